@@ -1,0 +1,48 @@
+"""泸县城乡居民终身学习网: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from lms import accounts, courses, learning
+    from lms.config import ROOT, build_config, instance_dir
+    from lms.core import api as core_api
+    from lms.core import jobs, web
+    from lms.extensions import babel, csrf, db, login_manager, migrate
+
+    config = dict(config or {})
+    instance = Path(config.pop("LMS_INSTANCE_DIR", None) or instance_dir())
+    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.from_mapping(build_config(instance, config))
+    if app.config.get("LMS_PROXY_COUNT"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["LMS_PROXY_COUNT"]), x_proto=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale,
+                   default_translation_directories=str(ROOT / "lms" / "translations"))
+    jobs.init_app(app)
+    web.init_app(app)
+
+    # Blueprints, in the order the features depend on each other.
+    app.register_blueprint(core_api.docs)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(accounts.api_bp)
+    app.register_blueprint(courses.bp)
+    app.register_blueprint(courses.api_bp)
+    app.register_blueprint(learning.bp)
+    app.register_blueprint(learning.api_bp)
+    for blueprint in (accounts.api_bp, courses.api_bp, learning.api_bp, core_api.docs):
+        csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
+    return app

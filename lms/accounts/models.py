@@ -1,0 +1,178 @@
+"""Accounts: the org tree (county → towns/streets → villages/communities), users, role grants
+scoped to an org unit, API tokens and the sign-in attempts that rate limiting counts."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.models import CreatedMixin, intpk, str40, str100, utc_datetime
+from lms.extensions import db
+
+
+class Level(enum.StrEnum):
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+
+    @property
+    def label(self) -> str:
+        return str({"county": _l("县"), "town": _l("镇（街道）"), "village": _l("村（社区）")}[self.value])
+
+    @property
+    def child(self) -> Level | None:
+        return {Level.COUNTY: Level.TOWN, Level.TOWN: Level.VILLAGE}.get(self)
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    TEACHER = "teacher"
+    ADMIN = "admin"
+    REGISTRAR = "registrar"
+
+    @property
+    def label(self) -> str:
+        return str({"resident": _l("居民"), "teacher": _l("教师"), "admin": _l("管理员"),
+                    "registrar": _l("学分银行专员")}[self.value])
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k],
+                validate_strings=True)
+
+
+class OrgUnit(db.Model):
+    """A node of the county's three-level network. ``path`` ("/1/4/17/") makes subtree
+    questions one indexed prefix comparison."""
+
+    id: Mapped[intpk]
+    code: Mapped[str40] = mapped_column(unique=True)
+    name: Mapped[str100]
+    level: Mapped[Level] = mapped_column(_enum(Level))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    population: Mapped[int] = mapped_column(default=0)
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id", back_populates="children")
+    children: Mapped[list[OrgUnit]] = relationship(back_populates="parent", order_by="OrgUnit.code")
+
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+
+    def contains(self, other: OrgUnit) -> bool:
+        """True when *other* is this unit or lies below it."""
+        return other.path.startswith(self.path)
+
+    @property
+    def full_name(self) -> str:
+        names, unit = [], self
+        while unit is not None:
+            names.append(unit.name)
+            unit = unit.parent
+        return " / ".join(reversed(names))
+
+    def __repr__(self) -> str:
+        return f"<OrgUnit {self.code} {self.name}>"
+
+
+def _session_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+class User(CreatedMixin, db.Model):
+    """A person who signs in with a mainland mobile number."""
+
+    id: Mapped[intpk]
+    phone: Mapped[str] = mapped_column(String(11), unique=True)
+    name: Mapped[str40]
+    password_hash: Mapped[str] = mapped_column(String(255))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    birth_year: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    # Changing the password changes the nonce, which signs out every other session.
+    session_nonce: Mapped[str] = mapped_column(String(16), default=_session_nonce)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", foreign_keys="RoleGrant.user_id", cascade="all, delete-orphan")
+
+    # Flask-Login
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.session_nonce}"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def roles(self) -> set[Role]:
+        return {grant.role for grant in self.grants}
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    def new_session_nonce(self) -> None:
+        self.session_nonce = _session_nonce()
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.masked_phone}>"
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
+
+
+class RoleGrant(CreatedMixin, db.Model):
+    """*user* holds *role* over *org_unit* and everything below it."""
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
+    org_unit: Mapped[OrgUnit] = relationship()
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+
+    __table_args__ = (UniqueConstraint("user_id", "role", "org_unit_id"),)
+
+
+class ApiToken(CreatedMixin, db.Model):
+    """A bearer token for the API. Only its SHA-256 is stored."""
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[utc_datetime]
+    revoked_at: Mapped[utc_datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """One sign-in attempt; failures within a window are counted per phone and per address."""
+
+    id: Mapped[intpk]
+    phone: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    attempted_at: Mapped[utc_datetime]
+
+    __table_args__ = (
+        Index("ix_login_attempt_phone_at", "phone", "attempted_at"),
+        Index("ix_login_attempt_address_at", "address", "attempted_at"),
+    )

@@ -1,0 +1,215 @@
+"""Every write of the accounts feature. Operations flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts import access, validation
+from lms.accounts.models import ApiToken, Level, LoginAttempt, OrgUnit, Role, RoleGrant, User
+from lms.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from lms.core.errors import Conflict, Forbidden, OperationError, field_error
+from lms.core.time import utcnow
+from lms.extensions import db
+
+
+def _checked(field: str, check, *args, **kwargs):
+    try:
+        return check(*args, **kwargs)
+    except ValueError as error:
+        raise field_error(field, str(error)) from None
+
+
+# Org tree -----------------------------------------------------------------------------------
+
+def create_org_unit(*, name: str, code: str, level: Level, parent: OrgUnit | None,
+                    population: int = 0) -> OrgUnit:
+    """Add a unit under *parent* (None only for the county itself)."""
+    name = " ".join(name.split())
+    if not name:
+        raise field_error("name", _("请填写名称"))
+    if population < 0:
+        raise field_error("population", _("人口数不能为负数"))
+    if parent is not None and parent.level.child is not level:
+        raise field_error("level", _("这一级下面不能再设这种单位"))
+    if db.session.scalar(select(OrgUnit.id).filter_by(code=code)):
+        raise Conflict(_("单位编码已存在"), fields={"code": [_("单位编码已存在")]})
+    if db.session.scalar(select(OrgUnit.id).where(OrgUnit.parent_id == (parent.id if parent else None), OrgUnit.name == name)):
+        raise Conflict(_("同一上级下已有同名单位"), fields={"name": [_("同一上级下已有同名单位")]})
+    unit = OrgUnit(name=name, code=code, level=level, parent=parent, population=population)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    db.session.flush()
+    return unit
+
+
+def update_org_unit(unit: OrgUnit, *, name: str, population: int) -> OrgUnit:
+    name = " ".join(name.split())
+    if not name:
+        raise field_error("name", _("请填写名称"))
+    if population < 0:
+        raise field_error("population", _("人口数不能为负数"))
+    clash = db.session.scalar(select(OrgUnit.id).where(
+        OrgUnit.parent_id == unit.parent_id, OrgUnit.name == name, OrgUnit.id != unit.id))
+    if clash:
+        raise Conflict(_("同一上级下已有同名单位"), fields={"name": [_("同一上级下已有同名单位")]})
+    unit.name, unit.population = name, population
+    db.session.flush()
+    return unit
+
+
+def next_child_code(parent: OrgUnit) -> str:
+    """The next free code below *parent* (three digits per level, like the statistical codes)."""
+    count = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == parent.id))
+    number = count + 1
+    while db.session.scalar(select(OrgUnit.id).filter_by(code=f"{parent.code}{number:03d}")):
+        number += 1
+    return f"{parent.code}{number:03d}"
+
+
+# People -------------------------------------------------------------------------------------
+
+def create_user(*, phone: str, name: str, password: str, org_unit: OrgUnit | None,
+                birth_year: int | None = None, roles: tuple[Role, ...] = (Role.RESIDENT,),
+                granted_by: User | None = None) -> User:
+    """Create an account after checking every field; a duplicate phone is a 409."""
+    phone = _checked("phone", validation.normalize_phone, phone)
+    name = _checked("name", validation.clean_name, name)
+    password = _checked("password", validation.check_password, password, phone=phone)
+    birth_year = _checked("birth_year", validation.check_birth_year, birth_year)
+    if org_unit is None:
+        raise field_error("org_unit_id", _("请选择所在村（社区）"))
+    if db.session.scalar(select(User.id).filter_by(phone=phone)):
+        raise Conflict(_("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]})
+    user = User(phone=phone, name=name, password_hash=hash_password(password),
+                org_unit=org_unit, birth_year=birth_year)
+    for role in roles:
+        user.grants.append(RoleGrant(role=role, org_unit=org_unit, granted_by=granted_by))
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # Another request registered the same phone between our check and our insert.
+        raise Conflict(_("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}) from None
+    return user
+
+
+def register_resident(*, phone: str, password: str, name: str, org_unit: OrgUnit | None,
+                      birth_year: int | None) -> User:
+    """Self sign-up: residents register in their home village or community."""
+    if org_unit is not None and org_unit.level is not Level.VILLAGE:
+        raise field_error("org_unit_id", _("请选择具体的村（社区）"))
+    return create_user(phone=phone, name=name, password=password, org_unit=org_unit,
+                       birth_year=birth_year)
+
+
+class RateLimited(OperationError):
+    status = 429
+    code = "rate_limited"
+
+
+def authenticate(phone: str, password: str, *, address: str) -> User | None:
+    """The user whose phone and password these are, or None. Every attempt is recorded; too
+    many recent failures for the phone or the address raise RateLimited before checking."""
+    phone = (phone or "").strip()[:40]
+    address = (address or "unknown")[:64]
+    now = utcnow()
+    window = now - timedelta(seconds=current_app.config["LMS_LOGIN_WINDOW_S"])
+    minutes = max(1, current_app.config["LMS_LOGIN_WINDOW_S"] // 60)
+    if (_failures(LoginAttempt.phone == phone, window) >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
+            or _failures(LoginAttempt.address == address, window)
+            >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]):
+        raise RateLimited(_("登录失败次数过多，请 %(n)s 分钟后再试", n=minutes))
+    try:
+        phone = validation.normalize_phone(phone)
+    except ValueError:
+        phone_ok = False
+    else:
+        phone_ok = True
+    user = db.session.scalar(select(User).filter_by(phone=phone)) if phone_ok else None
+    valid = verify_password(user.password_hash if user else DUMMY_HASH, password or "")
+    succeeded = bool(user and valid and user.active)
+    db.session.add(LoginAttempt(phone=phone, address=address, succeeded=succeeded, attempted_at=now))
+    if succeeded and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    db.session.flush()
+    return user if succeeded else None
+
+
+def _failures(condition, since) -> int:
+    last_success = select(func.max(LoginAttempt.attempted_at)).where(
+        condition, LoginAttempt.succeeded.is_(True)).scalar_subquery()
+    return db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since,
+            LoginAttempt.attempted_at > func.coalesce(last_success, since)))
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    """Change *user*'s password; every other session and API token is signed out."""
+    if not verify_password(user.password_hash, current or ""):
+        raise field_error("current", _("当前密码不正确"))
+    new = _checked("new", validation.check_password, new, phone=user.phone)
+    if verify_password(user.password_hash, new):
+        raise field_error("new", _("新密码不能与当前密码相同"))
+    user.password_hash = hash_password(new)
+    user.new_session_nonce()
+    now = utcnow()
+    for token in db.session.scalars(select(ApiToken).filter_by(user=user, revoked_at=None)):
+        token.revoked_at = now
+    db.session.flush()
+
+
+# API tokens ---------------------------------------------------------------------------------
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    """A new bearer token for *user*; the raw token is returned once and never stored."""
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken(user=user, token_hash=_digest(raw),
+                     expires_at=utcnow() + timedelta(seconds=current_app.config["LMS_TOKEN_TTL_S"]))
+    db.session.add(token)
+    db.session.flush()
+    return raw, token
+
+
+def find_token(raw: str) -> ApiToken | None:
+    return db.session.scalar(select(ApiToken).filter_by(token_hash=_digest(raw)))
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.revoked_at = token.revoked_at or utcnow()
+    db.session.flush()
+
+
+# Roles --------------------------------------------------------------------------------------
+
+def grant_role(actor: User | None, user: User, role: Role, unit: OrgUnit) -> RoleGrant:
+    """Grant *role* over *unit*; *actor* None means the command line (no scope check)."""
+    if actor is not None and not access.can_grant(actor, role, unit):
+        raise Forbidden(_("您只能在自己管理的范围内授权"))
+    existing = db.session.scalar(select(RoleGrant).filter_by(user=user, role=role, org_unit=unit))
+    if existing is not None:
+        return existing
+    grant = RoleGrant(user=user, role=role, org_unit=unit, granted_by=actor)
+    db.session.add(grant)
+    db.session.flush()
+    return grant
+
+
+def withdraw_grant(actor: User, grant: RoleGrant) -> None:
+    if not access.can_withdraw(actor, grant):
+        raise Forbidden(_("不能撤销这项授权"))
+    db.session.delete(grant)
+    db.session.flush()

@@ -1,0 +1,221 @@
+"""HTML views of accounts: sign-up, sign-in, the account page, and the administrators' pages
+for people, roles and the org tree."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, or_, select
+
+from lms.accounts import access, bp, operations
+from lms.accounts.forms import ChangePasswordForm, EmptyForm, GrantRoleForm, OrgUnitForm, SignInForm, SignUpForm
+from lms.accounts.models import Level, OrgUnit, Role, RoleGrant, User
+from lms.core.errors import OperationError
+from lms.core.forms import render_form, show_errors
+from lms.extensions import db
+
+
+def village_choices() -> dict[str, list[tuple[int, str]]]:
+    """Villages grouped by town, for the sign-up select."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    villages = db.session.scalars(select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.path))
+    for village in villages:
+        groups.setdefault(village.parent.name, []).append((village.id, village.name))
+    return groups
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("courses.index")
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+def sign_up():
+    if current_user.is_authenticated:
+        return redirect(url_for("courses.index"))
+    form = SignUpForm()
+    form.org_unit_id.choices = village_choices()
+    if form.validate_on_submit():
+        try:
+            user = operations.register_resident(
+                phone=form.phone.data, password=form.password.data, name=form.name.data,
+                org_unit=db.session.get(OrgUnit, form.org_unit_id.data),
+                birth_year=form.birth_year.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            login_user(user, remember=True)
+            flash(_("注册成功，欢迎您，%(name)s！", name=user.name), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_form("accounts/sign_up.html", form)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = SignInForm()
+    status = None
+    if form.validate_on_submit():
+        try:
+            user = operations.authenticate(form.phone.data, form.password.data,
+                                           address=request.remote_addr or "")
+        except operations.RateLimited as error:
+            form.form_errors.append(error.message)
+            status = 429
+        else:
+            db.session.commit()
+            if user is None:
+                form.form_errors.append(_("手机号或密码不正确"))
+            else:
+                login_user(user, remember=form.remember.data)
+                flash(_("欢迎回来，%(name)s！", name=user.name), "success")
+                return redirect(_safe_next(request.args.get("next")))
+    return render_form("accounts/sign_in.html", form, status=status)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    EmptyForm().validate_on_submit() or abort(400)
+    logout_user()
+    flash(_("您已退出登录"), "info")
+    return redirect(url_for("courses.index"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LMS_LOCALES"]:
+        abort(404)
+    session["locale"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            operations.change_password(current_user, current=form.current.data, new=form.new.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            login_user(current_user, remember=True)  # this session stays signed in
+            flash(_("密码已修改，其他设备上的登录已退出"), "success")
+            return redirect(url_for("accounts.account"))
+    return render_form("accounts/account.html", form)
+
+
+# Administration -----------------------------------------------------------------------------
+
+def _require_admin() -> list[OrgUnit]:
+    scopes = access.grant_units(current_user, Role.ADMIN)
+    if not scopes:
+        abort(403)
+    return scopes
+
+
+@bp.get("/admin/people")
+@login_required
+def people():
+    scopes = _require_admin()
+    q = request.args.get("q", "").strip()[:40]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = (select(User).join(User.org_unit).where(access.within(scopes, OrgUnit.path))
+             .order_by(User.id.desc()))
+    if q:
+        query = query.where(or_(User.name.contains(q, autoescape=True),
+                                User.phone.contains(q, autoescape=True)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    per_page = 30
+    users = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return render_template("admin/people.html", users=users, q=q, page=page, total=total,
+                           pages=max(1, -(-total // per_page)))
+
+
+@bp.route("/admin/people/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def person(user_id: int):
+    _require_admin()
+    user = access.get_managed_user_or_404(current_user, user_id)
+    form = GrantRoleForm()
+    form.org_unit_id.choices = [(unit.id, unit.full_name) for unit in access.managed_units(current_user)]
+    if form.validate_on_submit():
+        unit = db.session.get(OrgUnit, form.org_unit_id.data)
+        try:
+            operations.grant_role(current_user, user, Role(form.role.data), unit)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("已授予 %(name)s %(role)s 角色", name=user.name, role=Role(form.role.data).label), "success")
+            return redirect(url_for("accounts.person", user_id=user.id))
+    return render_form("admin/person.html", form, user=user, can_withdraw=access.can_withdraw,
+                       empty=EmptyForm())
+
+
+@bp.post("/admin/grants/<int:grant_id>/withdraw")
+@login_required
+def withdraw_grant(grant_id: int):
+    _require_admin()
+    EmptyForm().validate_on_submit() or abort(400)
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None or not access.can_manage_user(current_user, grant.user):
+        abort(404)
+    user_id = grant.user_id
+    operations.withdraw_grant(current_user, grant)
+    db.session.commit()
+    flash(_("已撤销授权"), "success")
+    return redirect(url_for("accounts.person", user_id=user_id))
+
+
+@bp.get("/admin/units")
+@login_required
+def units():
+    _require_admin()
+    units = access.managed_units(current_user)
+    return render_template("admin/units.html", units=units)
+
+
+@bp.route("/admin/units/<int:unit_id>", methods=["GET", "POST"])
+@login_required
+def unit(unit_id: int):
+    _require_admin()
+    unit = access.get_unit_or_404(unit_id, for_manage=True, user=current_user)
+    form = OrgUnitForm(obj=unit)
+    child_form = OrgUnitForm(prefix="child")
+    if request.method == "POST" and request.form.get("action") == "child":
+        if unit.level.child is None:
+            abort(400)
+        if child_form.validate_on_submit():
+            try:
+                operations.create_org_unit(
+                    name=child_form.name.data, code=operations.next_child_code(unit),
+                    level=unit.level.child, parent=unit, population=child_form.population.data)
+            except OperationError as error:
+                show_errors(child_form, error)
+            else:
+                db.session.commit()
+                flash(_("已添加下级单位"), "success")
+                return redirect(url_for("accounts.unit", unit_id=unit.id))
+        form = OrgUnitForm(obj=unit, formdata=None)
+    elif form.validate_on_submit():
+        try:
+            operations.update_org_unit(unit, name=form.name.data, population=form.population.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for("accounts.unit", unit_id=unit.id))
+    failed = bool(form.errors or form.form_errors or child_form.errors or child_form.form_errors)
+    return render_template("admin/unit.html", unit=unit, form=form, child_form=child_form), (
+        422 if request.method == "POST" and failed else 200)

@@ -1,0 +1,95 @@
+"""Configuration: defaults in one place, then ``LMS_*`` environment variables, then overrides.
+
+Nothing here holds a secret. The secret key comes from ``LMS_SECRET_KEY`` or is generated into
+the instance folder on first start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LMS_LOCALES": ("zh_CN", "en"),
+    "LMS_DISPLAY_TIMEZONE": "Asia/Shanghai",
+    "LMS_COUNTY_CODE": "510521",
+    "LMS_PASSWORD_MIN_LENGTH": 8,
+    "LMS_LOGIN_WINDOW_S": 15 * 60,
+    "LMS_LOGIN_MAX_FAILURES_PER_PHONE": 5,
+    "LMS_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LMS_TOKEN_TTL_S": 30 * 24 * 3600,
+    "LMS_COVER_MAX_BYTES": 5 * 1024 * 1024,
+    "LMS_COVER_SIZE": (960, 540),
+    "LMS_PAGE_SIZE": 12,
+    "LMS_SEARCH_DIR": None,
+    "LMS_QUEUE_URL": None,
+    "LMS_QUEUE_IMMEDIATE": False,
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+}
+
+# Environment variables read at start-up: name -> config key.
+ENVIRONMENT = {
+    "LMS_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "LMS_SECRET_KEY": "SECRET_KEY",
+    "LMS_MEDIA_DIR": "LMS_MEDIA_DIR",
+    "LMS_QUEUE_URL": "LMS_QUEUE_URL",
+    "LMS_SEARCH_DIR": "LMS_SEARCH_DIR",
+}
+
+
+def instance_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
+    """The instance folder: ``LMS_INSTANCE_DIR`` or ``instance/`` in the checkout."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("LMS_INSTANCE_DIR") or ROOT / "instance").resolve()
+
+
+def build_config(instance: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, environment and *overrides* into one mapping; fill in derived paths."""
+    config = dict(DEFAULTS)
+    for variable, key in ENVIRONMENT.items():
+        value = os.environ.get(variable)
+        if value:
+            config[key] = value
+    if os.environ.get("LMS_SECURE_COOKIES") == "1":
+        config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
+    config.update(overrides or {})
+
+    config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'lms.sqlite3'}")
+    config.setdefault("LMS_MEDIA_DIR", str(ROOT / "media"))
+    config["LMS_QUEUE_URL"] = config["LMS_QUEUE_URL"] or f"sqlite:///{instance / 'queue.sqlite3'}"
+    config["LMS_SEARCH_DIR"] = config["LMS_SEARCH_DIR"] or str(instance / "search")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance)
+    return config
+
+
+def _instance_secret(instance: Path) -> str:
+    """Read the generated secret key, creating it (owner-readable only) on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Written under a private name and linked into place, so that a web process and a
+        # worker starting together agree on one secret and never read a half-written file.
+        instance.mkdir(parents=True, exist_ok=True)
+        draft = instance / f".secret_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

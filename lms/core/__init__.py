@@ -1,0 +1,1 @@
+"""Shared foundations: the declarative base, time helpers, the job queue, storage, errors."""

@@ -1,0 +1,255 @@
+"""The JSON API's plumbing: one decorator declares a route, validates its input with pydantic,
+and records it for the OpenAPI document, so the document is generated from the code itself.
+
+Errors always have the form ``{"error": {"code", "message", "fields"?}}`` (API.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+API_PREFIX = "/api/v1"
+
+
+class Schema(BaseModel):
+    """Base of every request and response model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(BaseModel):
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Route:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    auth: bool
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    multipart: dict[str, str] = field(default_factory=dict)
+
+
+ROUTES: list[Route] = []
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_response(status: int, code: str, message: str,
+                   fields: dict[str, list[str]] | None = None) -> Response:
+    payload: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        payload["fields"] = fields
+    response = jsonify(error=payload)
+    response.status_code = status
+    return response
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", _("找不到该内容"))
+
+
+def endpoint(blueprint: Blueprint, rule: str, method: str, *, summary: str,
+             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+             response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
+             multipart: dict[str, str] | None = None) -> Callable:
+    """Declare an API route. The view receives ``body=`` and/or ``query=`` as parsed models."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def run(**kwargs: Any) -> Any:
+            if auth and not current_user.is_authenticated:
+                raise unauthorised()
+            if query is not None:
+                kwargs["query"] = _parse(query, request.args.to_dict())
+            if body is not None:
+                kwargs["body"] = _parse(body, _json_body())
+            return view(**kwargs)
+
+        blueprint.add_url_rule(rule, view.__name__, run, methods=[method])
+        ROUTES.append(Route(
+            rule=API_PREFIX + rule, method=method.lower(),
+            endpoint=f"{blueprint.name}.{view.__name__}", summary=summary, tag=blueprint.name,
+            auth=auth, body=body, query=query, response=response, status=status,
+            multipart=multipart or {},
+        ))
+        return run
+
+    return decorate
+
+
+def unauthorised() -> ApiError:
+    from flask import g
+
+    message = g.get("token_problem") or _("请先登录")
+    return ApiError(401, "unauthorized", message)
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）"))
+    try:
+        return json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
+
+
+def _parse(model: type[BaseModel], data: Any) -> BaseModel:
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", _("请求内容应为 JSON 对象"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiError(422, "validation_error", _("提交的内容有误，请检查后重试"),
+                       validation_fields(error)) from None
+
+
+def validation_fields(error: ValidationError) -> dict[str, list[str]]:
+    """pydantic's errors as Chinese messages keyed by field name."""
+    fields: dict[str, list[str]] = {}
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]) or "body"
+        fields.setdefault(name, []).append(_message(item))
+    return fields
+
+
+def _message(item: dict[str, Any]) -> str:
+    kind, ctx = item["type"], item.get("ctx") or {}
+    if kind == "missing":
+        return _("此项必填")
+    if kind == "extra_forbidden":
+        return _("不支持此字段")
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "string_too_short":
+        return _("不能为空") if ctx.get("min_length") == 1 else _("至少 %(n)s 个字符", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _("不能超过 %(n)s 个字符", n=ctx.get("max_length"))
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("不能小于 %(n)s", n=ctx.get("ge", ctx.get("gt")))
+    if kind in ("less_than_equal", "less_than"):
+        return _("不能大于 %(n)s", n=ctx.get("le", ctx.get("lt")))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("请填写整数")
+    if kind in ("decimal_parsing", "float_parsing", "decimal_type", "float_type", "finite_number"):
+        return _("请填写数字")
+    if kind in ("decimal_max_places", "decimal_max_digits", "decimal_whole_digits"):
+        return _("数字位数过多")
+    if kind == "literal_error" or kind == "enum":
+        return _("取值无效")
+    return _("格式不正确")
+
+
+def paginate(query_page: int, per_page: int) -> tuple[int, int]:
+    """Clamp page numbers: page ≥ 1, 1 ≤ per_page ≤ 100."""
+    if query_page < 1:
+        raise ApiError(422, "validation_error", _("页码必须大于 0"), {"page": [_("页码必须大于 0")]})
+    if not 1 <= per_page <= 100:
+        message = _("每页数量应在 1 到 100 之间")
+        raise ApiError(422, "validation_error", message, {"per_page": [message]})
+    return query_page, per_page
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document, built from the routes declared with ``endpoint``."""
+    schemas: dict[str, Any] = {}
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas[name] = definition
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    error = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        operation: dict[str, Any] = {
+            "summary": route.summary, "tags": [route.tag],
+            "operationId": route.endpoint.replace(".", "_"),
+            "responses": {"4XX": error},
+        }
+        if route.auth:
+            operation["security"] = [{"bearer": []}, {"session": []}]
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            for name in _path_parameters(route.rule)
+        ]
+        if route.query is not None:
+            for name, spec in route.query.model_json_schema().get("properties", {}).items():
+                parameters.append({"name": name, "in": "query", "required": False, "schema": spec})
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(route.body)}}}
+        if route.multipart:
+            properties = {name: {"type": "string", "description": text} for name, text in route.multipart.items()}
+            content = operation.setdefault("requestBody", {"required": True, "content": {}})["content"]
+            content["multipart/form-data"] = {"schema": {"type": "object", "properties": properties}}
+        success: dict[str, Any] = {"description": "成功"}
+        if route.response is not None:
+            success["content"] = {"application/json": {"schema": ref(route.response)}}
+        operation["responses"][str(route.status)] = success
+        paths.setdefault(_openapi_path(route.rule), {})[route.method] = operation
+
+    schemas["Error"] = {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        }}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "泸县城乡居民终身学习网 API", "version": "1"},
+        "servers": [{"url": API_PREFIX}],
+        "paths": {path.removeprefix(API_PREFIX) or "/": spec for path, spec in sorted(paths.items())},
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": current_app.config.get("SESSION_COOKIE_NAME", "session")},
+            },
+        },
+    }
+
+
+def _path_parameters(rule: str) -> list[str]:
+    import re
+
+    return [match.split(":")[-1] for match in re.findall(r"<([^>]+)>", rule)]
+
+
+def _openapi_path(rule: str) -> str:
+    import re
+
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
+
+
+docs = Blueprint("api_docs", __name__, url_prefix=API_PREFIX)
+
+
+@docs.get("/openapi.json")
+def openapi_json():
+    return jsonify(openapi_document())

@@ -1,0 +1,71 @@
+"""The job queue (Huey): SQLite in the instance folder by default, Redis for many machines.
+
+Jobs are enqueued only after the request's transaction commits (law 2): ``after_commit`` keeps
+the calls on the session and sends them when the commit succeeds; a rollback forgets them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Flask
+from huey import Huey
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+huey = Huey("lms", storage_class=MemoryStorage, results=False, utc=True)
+
+_PENDING = "lms_pending_jobs"
+
+
+def init_app(app: Flask) -> None:
+    """Point the queue at ``LMS_QUEUE_URL``; run jobs inline when ``LMS_QUEUE_IMMEDIATE``."""
+    url = app.config["LMS_QUEUE_URL"]
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url.removeprefix("sqlite:///")
+        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": path}
+    elif parsed.scheme in ("redis", "rediss"):
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": url}
+    else:
+        raise RuntimeError(f"LMS_QUEUE_URL must be sqlite:/// or redis://, not {url!r}")
+    huey.immediate = bool(app.config["LMS_QUEUE_IMMEDIATE"])
+    huey.storage = huey.create_storage()
+    huey.flask_app = app
+
+
+def after_commit(session: Session, task: Any, *args: Any) -> None:
+    """Enqueue ``task(*args)`` once *session* commits."""
+    session.info.setdefault(_PENDING, []).append((task, args))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for task, args in session.info.pop(_PENDING, []):
+        task(*args)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def app_task(**options: Any):
+    """``huey.task`` that runs the job inside the Flask application context."""
+
+    def decorate(function):
+        def run(*args: Any, **kwargs: Any) -> Any:
+            from flask import has_app_context
+
+            if has_app_context():
+                return function(*args, **kwargs)
+            with huey.flask_app.app_context():
+                return function(*args, **kwargs)
+
+        run.__name__ = run.__qualname__ = function.__name__
+        run.__module__ = function.__module__
+        return huey.task(**options)(run)
+
+    return decorate

@@ -1,0 +1,26 @@
+"""Times are timezone-aware UTC inside and shown in the configured zone (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local(moment: datetime | None) -> datetime | None:
+    """*moment* in the display zone (naive values are taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(current_app.config["LMS_DISPLAY_TIMEZONE"]))
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    shown = local(moment)
+    return shown.strftime(pattern) if shown else ""

@@ -1,0 +1,217 @@
+"""Request-level wiring shared by every page and API call: sign-in loading, CSRF for cookie
+API writes, security headers, locale choice, error pages and template helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from werkzeug.exceptions import HTTPException
+
+from lms.core.api import API_PREFIX, ApiError, error_response
+from lms.core.errors import OperationError
+from lms.core.time import format_local
+from lms.extensions import csrf, db, login_manager
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+ERROR_MESSAGES = {
+    400: ("请求有误", "提交的内容无法识别，请返回重试。"),
+    401: ("请先登录", "这个页面需要登录后才能查看。"),
+    403: ("没有权限", "您没有权限访问这个页面。"),
+    404: ("页面不存在", "您要找的页面不存在，或者已被删除。"),
+    405: ("操作不支持", "这个地址不支持这种操作。"),
+    413: ("文件太大", "上传的内容超过了大小限制。"),
+    415: ("格式不支持", "提交的内容格式不受支持。"),
+    422: ("内容有误", "提交的内容有误，请检查后重试。"),
+    429: ("操作太频繁", "操作太频繁，请稍后再试。"),
+    500: ("系统出错了", "服务器遇到了问题，我们会尽快修复，请稍后再试。"),
+}
+
+
+class Anonymous(AnonymousUserMixin):
+    grants: list = []
+    roles: set = frozenset()
+
+    def has_role(self, role) -> bool:
+        return False
+
+
+def is_api_request() -> bool:
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def init_app(app: Flask) -> None:
+    login_manager.anonymous_user = Anonymous
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.session_protection = "basic"
+    login_manager.login_message = None
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_user_from_token)
+    login_manager.unauthorized_handler(_unauthorized)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    app.before_request(_protect_cookie_api_writes)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(OperationError, _operation_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.jinja_env.filters["localtime"] = format_local
+    app.jinja_env.globals["current_locale"] = lambda: select_locale(app)
+
+
+def select_locale(app: Flask | None = None) -> str:
+    from flask import current_app
+
+    locales = (app or current_app).config["LMS_LOCALES"]
+    wanted = session.get("locale") if not is_api_request() else request.args.get("lang")
+    return wanted if wanted in locales else locales[0]
+
+
+def _sqlite_pragmas(connection, record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _load_user(session_id: str):
+    from lms.accounts.models import User
+
+    user_id, _sep, nonce = session_id.partition(".")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_nonce != nonce or not user.active:
+        return None
+    return user
+
+
+def _load_user_from_token(req):
+    from lms.accounts.operations import find_token
+    from lms.core.time import utcnow
+
+    header = req.headers.get("Authorization", "")
+    scheme, _sep, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        if header:
+            g.token_problem = _("登录凭据格式不正确，应为 Bearer 令牌")
+        return None
+    token = find_token(raw.strip())
+    if token is None or token.revoked_at is not None or not token.user.active:
+        g.token_problem = _("登录凭据无效，请重新登录")
+        return None
+    if token.expires_at <= utcnow():
+        g.token_problem = _("登录已过期，请重新登录")
+        return None
+    g.api_token = token
+    return token.user
+
+
+def _unauthorized():
+    from flask import redirect, url_for
+
+    if is_api_request():
+        from lms.core.api import unauthorised
+
+        raise unauthorised()
+    return redirect(url_for("accounts.sign_in", next=request.full_path.rstrip("?")))
+
+
+def _protect_cookie_api_writes() -> None:
+    """API writes authenticated by the session cookie must carry the CSRF token; bearer-token
+    clients and anonymous calls carry no cookie authority, so they need none."""
+    if (is_api_request() and request.method not in ("GET", "HEAD", "OPTIONS")
+            and "Authorization" not in request.headers
+            and request.cookies.get(_session_cookie_name())):
+        csrf.protect()
+
+
+def _session_cookie_name() -> str:
+    from flask import current_app
+
+    return current_app.config.get("SESSION_COOKIE_NAME", "session")
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if is_api_request():
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def error_page(status: int, message: str | None = None):
+    title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
+    return render_template("errors/error.html", status=status, title=_(title),
+                           message=message or _(default)), status
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    if is_api_request():
+        title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
+        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
+                 415: "unsupported_media_type", 429: "rate_limited"}
+        response = error_response(status, codes.get(status, "error"), _(default))
+        if status == 405 and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+    if status < 400:
+        return error
+    return error_page(status)
+
+
+def _csrf_error(error: CSRFError):
+    message = _("页面已过期或请求来源不明，请刷新页面后重试")
+    if is_api_request():
+        return error_response(400, "csrf_failed", message)
+    return error_page(400, message)
+
+
+def _api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.fields)
+
+
+def _operation_error(error: OperationError):
+    db.session.rollback()
+    if is_api_request():
+        return error_response(error.status, error.code, error.message, error.fields)
+    return error_page(error.status, error.message)
+
+
+def _unexpected_error(error: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+    db.session.rollback()
+    if current_app.testing and current_app.config.get("LMS_RAISE_ERRORS", True):
+        raise error
+    if is_api_request():
+        return error_response(500, "internal_error", _(ERROR_MESSAGES[500][1]))
+    return error_page(500)

@@ -1,0 +1,58 @@
+"""Checking what teachers put into courses: rich text is sanitised, covers are real images."""
+
+from __future__ import annotations
+
+import io
+import secrets
+
+import nh3
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lms.core import storage
+from lms.core.errors import field_error
+
+ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "h2", "h3", "h4",
+                "blockquote", "a", "img", "table", "thead", "tbody", "tr", "th", "td", "hr", "span"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
+                      "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}}
+
+
+def sanitise_html(html: str | None) -> str:
+    """Keep the formatting a lesson needs; drop scripts, handlers, styles and foreign schemes."""
+    return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+
+
+def plain_text(value: str | None) -> str:
+    """Text with every tag removed (for summaries shown as plain text)."""
+    return nh3.clean(value or "", tags=set()).strip()
+
+
+def save_cover(stream, *, field: str = "cover") -> str:
+    """Check that *stream* is a real image within the size limit, fit it to the cover size,
+    write it as JPEG under media/covers/ and return its relative path."""
+    limit = current_app.config["LMS_COVER_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if not data:
+        raise field_error(field, _("封面文件是空的"))
+    if len(data) > limit:
+        raise field_error(field, _("封面图片不能超过 %(n)s MB", n=limit // (1024 * 1024)), status=413)
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in {"JPEG", "PNG", "WEBP", "GIF"}:
+                raise field_error(field, _("封面只支持 JPG、PNG、WEBP 或 GIF 图片"), status=415)
+            if probe.width * probe.height > 40_000_000:
+                raise field_error(field, _("封面图片尺寸过大"), status=413)
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            cover = ImageOps.fit(image, current_app.config["LMS_COVER_SIZE"], Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise field_error(field, _("封面不是有效的图片文件"), status=415) from None
+    out = io.BytesIO()
+    cover.save(out, "JPEG", quality=85, optimize=True, progressive=True)
+    relative = f"covers/{secrets.token_hex(12)}.jpg"
+    storage.write_atomically(storage.media_path(relative), out.getvalue())
+    return relative

@@ -1,0 +1,96 @@
+"""Courses: categories, courses with their teachers, ordered lessons."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import OrgUnit, User
+from lms.core.models import CreatedMixin, hours, intpk, str40, str200, utc_datetime
+from lms.extensions import db
+
+
+class CourseStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self) -> str:
+        return str({"draft": _l("草稿"), "published": _l("已发布"), "archived": _l("已归档")}[self.value])
+
+
+class LessonKind(enum.StrEnum):
+    TEXT = "text"
+    VIDEO = "video"
+    DOCUMENT = "document"
+
+    @property
+    def label(self) -> str:
+        return str({"text": _l("图文"), "video": _l("视频"), "document": _l("文档")}[self.value])
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k],
+                validate_strings=True)
+
+
+class Category(db.Model):
+    """A community-education category (法制教育, 健康养生 …), kept by county administrators."""
+
+    id: Mapped[intpk]
+    name: Mapped[str40] = mapped_column(unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+course_teacher = Table(
+    "course_teacher", db.metadata,
+    Column("course_id", ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("user.id"), primary_key=True),
+)
+
+
+class Course(CreatedMixin, db.Model):
+    id: Mapped[intpk]
+    title: Mapped[str200]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.DRAFT, index=True)
+    hours: Mapped[hours]
+    completion_threshold: Mapped[int] = mapped_column(default=90)
+    is_open: Mapped[bool] = mapped_column(default=False)
+    cover: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    published_at: Mapped[utc_datetime | None]
+    enrolment_count: Mapped[int] = mapped_column(default=0)
+
+    category: Mapped[Category] = relationship()
+    provider: Mapped[OrgUnit] = relationship()
+    created_by: Mapped[User] = relationship()
+    teachers: Mapped[list[User]] = relationship(secondary=course_teacher, order_by=User.id)
+    lessons: Mapped[list[Lesson]] = relationship(
+        back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan")
+
+    @property
+    def credits(self) -> Decimal:
+        """Credits at the default rule (16 学时 = 1 学分, to 0.1); the credit bank converts."""
+        return (self.hours / 16).quantize(Decimal("0.1"))
+
+
+class Lesson(CreatedMixin, db.Model):
+    id: Mapped[intpk]
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    title: Mapped[str200]
+    kind: Mapped[LessonKind] = mapped_column(_enum(LessonKind), default=LessonKind.TEXT)
+    body: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(default=True)
+    duration_s: Mapped[int | None]
+
+    course: Mapped[Course] = relationship(back_populates="lessons")

@@ -1,0 +1,207 @@
+"""Every write of the courses feature: courses, lessons and categories. Flush, never commit."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from lms.accounts.models import OrgUnit, User
+from lms.core import signals, storage
+from lms.core.errors import Conflict, Forbidden, OperationError, field_error
+from lms.core.jobs import after_commit
+from lms.core.tasks import delete_media_file
+from lms.core.time import utcnow
+from lms.courses import access
+from lms.courses.content import plain_text, sanitise_html, save_cover
+from lms.courses.models import Category, Course, CourseStatus, Lesson, LessonKind
+from lms.extensions import db
+
+MAX_HOURS = Decimal("999.9")
+
+
+def _title(value: str | None, field: str = "title") -> str:
+    title = " ".join(plain_text(value).split())
+    if not title:
+        raise field_error(field, _("请填写标题"))
+    if len(title) > 200:
+        raise field_error(field, _("标题不能超过 200 个字"))
+    return title
+
+
+def _hours(value) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError, TypeError):
+        raise field_error("hours", _("学时必须是数字")) from None
+    if not amount.is_finite() or amount <= 0:
+        raise field_error("hours", _("学时必须大于 0"))
+    if amount > MAX_HOURS:
+        raise field_error("hours", _("学时不能超过 %(n)s", n=MAX_HOURS))
+    return amount
+
+
+def _category(category: Category | None) -> Category:
+    if category is None or not category.active:
+        raise field_error("category", _("请选择有效的课程分类"))
+    return category
+
+
+def _summary(value: str | None) -> str:
+    summary = sanitise_html(value).strip()
+    if len(summary) > 20_000:
+        raise field_error("summary", _("简介太长，请控制在 20000 字以内"))
+    return summary
+
+
+def create_course(teacher: User, *, title: str, summary: str, category: Category | None,
+                  hours, provider: OrgUnit | None = None, cover=None) -> Course:
+    """A draft course taught by *teacher* and provided by one of the teacher's units."""
+    units = access.teacher_units(teacher)
+    if not units:
+        raise Forbidden(_("只有教师可以开设课程"))
+    provider = provider or units[0]
+    if not any(unit.id == provider.id for unit in units):
+        raise Forbidden(_("只能以自己任教的单位开设课程"))
+    course = Course(title=_title(title), summary=_summary(summary), category=_category(category),
+                    hours=_hours(hours), provider=provider, created_by=teacher, teachers=[teacher],
+                    status=CourseStatus.DRAFT)
+    if cover is not None:
+        course.cover = _store_cover(cover)
+    db.session.add(course)
+    db.session.flush()
+    return course
+
+
+def update_course(course: Course, *, title: str, summary: str, category: Category | None,
+                  hours, is_open: bool | None = None, cover=None) -> Course:
+    course.title, course.summary = _title(title), _summary(summary)
+    course.category, course.hours = _category(category), _hours(hours)
+    if is_open is not None:
+        course.is_open = is_open
+    if cover is not None:
+        old, course.cover = course.cover, _store_cover(cover)
+        if old:
+            after_commit(db.session, delete_media_file, old)
+    db.session.flush()
+    return course
+
+
+def _store_cover(stream) -> str:
+    relative = save_cover(stream)
+    storage.discard_on_rollback(db.session, relative)
+    return relative
+
+
+def publish_course(course: Course) -> Course:
+    if course.status is CourseStatus.PUBLISHED:
+        return course
+    if not course.lessons:
+        raise OperationError(_("课程至少要有一节课才能发布"), status=409, code="conflict")
+    course.status = CourseStatus.PUBLISHED
+    course.published_at = course.published_at or utcnow()
+    db.session.flush()
+    signals.course_published.send(course)
+    return course
+
+
+def unpublish_course(course: Course) -> Course:
+    """Back to draft (the provider unit's administrators take a course down this way)."""
+    if course.status is not CourseStatus.PUBLISHED:
+        raise Conflict(_("课程未处于发布状态"))
+    course.status = CourseStatus.DRAFT
+    db.session.flush()
+    signals.course_unpublished.send(course)
+    return course
+
+
+def archive_course(course: Course) -> Course:
+    """Archived courses leave the catalogue; enrolled residents keep their records."""
+    if course.status is CourseStatus.ARCHIVED:
+        raise Conflict(_("课程已归档"))
+    course.status = CourseStatus.ARCHIVED
+    db.session.flush()
+    signals.course_unpublished.send(course)
+    return course
+
+
+# Lessons ------------------------------------------------------------------------------------
+
+def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
+    if course.status is CourseStatus.ARCHIVED:
+        raise Conflict(_("已归档的课程不能再修改"))
+    body = sanitise_html(body).strip()
+    if not plain_text(body) and "<img" not in body:
+        raise field_error("body", _("请填写课时内容"))
+    if len(body) > 200_000:
+        raise field_error("body", _("课时内容太长"))
+    position = (db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id)) or 0) + 1
+    lesson = Lesson(course=course, title=_title(title), kind=LessonKind.TEXT, body=body,
+                    required=required, position=position)
+    db.session.add(lesson)
+    db.session.flush()
+    return lesson
+
+
+def update_text_lesson(lesson: Lesson, *, title: str, body: str, required: bool) -> Lesson:
+    body = sanitise_html(body).strip()
+    if not plain_text(body) and "<img" not in body:
+        raise field_error("body", _("请填写课时内容"))
+    lesson.title, lesson.body, lesson.required = _title(title), body, required
+    db.session.flush()
+    return lesson
+
+
+def delete_lesson(lesson: Lesson) -> None:
+    course = lesson.course
+    if course.status is not CourseStatus.DRAFT:
+        raise Conflict(_("已发布的课程不能删除课时，请先撤回为草稿"))
+    course.lessons.remove(lesson)
+    _renumber(course)
+
+
+def move_lesson(lesson: Lesson, offset: int) -> None:
+    """Move *lesson* up (-1) or down (+1) among its course's lessons."""
+    lessons = list(lesson.course.lessons)
+    index = lessons.index(lesson)
+    target = index + offset
+    if 0 <= target < len(lessons):
+        lessons[index], lessons[target] = lessons[target], lessons[index]
+        for position, item in enumerate(lessons, start=1):
+            item.position = position
+        db.session.flush()
+
+
+def _renumber(course: Course) -> None:
+    db.session.flush()
+    for position, item in enumerate(sorted(course.lessons, key=lambda x: x.position), start=1):
+        item.position = position
+    db.session.flush()
+
+
+# Categories ---------------------------------------------------------------------------------
+
+def create_category(name: str) -> Category:
+    name = " ".join(plain_text(name).split())
+    if not name or len(name) > 40:
+        raise field_error("name", _("分类名称应为 1 到 40 个字"))
+    if db.session.scalar(select(Category.id).filter_by(name=name)):
+        raise Conflict(_("已有同名分类"), fields={"name": [_("已有同名分类")]})
+    position = (db.session.scalar(select(func.max(Category.position))) or 0) + 1
+    category = Category(name=name, position=position)
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def update_category(category: Category, *, name: str, active: bool) -> Category:
+    name = " ".join(plain_text(name).split())
+    if not name or len(name) > 40:
+        raise field_error("name", _("分类名称应为 1 到 40 个字"))
+    clash = db.session.scalar(select(Category.id).where(Category.name == name, Category.id != category.id))
+    if clash:
+        raise Conflict(_("已有同名分类"), fields={"name": [_("已有同名分类")]})
+    category.name, category.active = name, active
+    db.session.flush()
+    return category

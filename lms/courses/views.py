@@ -1,0 +1,242 @@
+"""HTML views of courses: home page, catalogue, course page, the teacher's editor, categories."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from lms.accounts import access as accounts_access
+from lms.accounts.forms import EmptyForm
+from lms.core import storage
+from lms.core.errors import OperationError
+from lms.core.forms import render_form, show_errors
+from lms.courses import access, bp, operations
+from lms.courses.catalogue import ORDERS, active_categories, catalogue_query
+from lms.courses.forms import CategoryForm, CourseForm, TextLessonForm
+from lms.courses.models import Category, Course, Lesson
+from lms.extensions import db
+
+
+def _page_number() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return max(1, min(page, 10_000))
+
+
+@bp.get("/")
+def index():
+    newest = db.session.scalars(catalogue_query().limit(8)).all()
+    popular = db.session.scalars(catalogue_query(order="popular").limit(4)).all()
+    categories = db.session.scalars(active_categories()).all()
+    return render_template("courses/index.html", newest=newest, popular=popular, categories=categories)
+
+
+@bp.get("/courses")
+def catalogue():
+    q = request.args.get("q", "").strip()[:100]
+    category_id = request.args.get("category", type=int)
+    order = request.args.get("order", "newest")
+    order = order if order in ORDERS else "newest"
+    page = _page_number()
+    per_page = 12
+    query = catalogue_query(q=q, category_id=category_id, order=order)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    courses = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    categories = db.session.scalars(active_categories()).all()
+    return render_template("courses/catalogue.html", courses=courses, categories=categories, q=q,
+                           category_id=category_id, order=order, page=page, total=total,
+                           pages=max(1, -(-total // per_page)))
+
+
+@bp.get("/courses/<int:course_id>")
+def course(course_id: int):
+    course = access.get_course_or_404(course_id, current_user)
+    return render_template("courses/course.html", course=course,
+                           can_edit=access.can_edit_course(current_user, course), empty=EmptyForm())
+
+
+@bp.get("/covers/<name>")
+def cover(name: str):
+    return send_from_directory(storage.media_path("covers"), name, max_age=86400)
+
+
+# Teaching -----------------------------------------------------------------------------------
+
+def _category_choices() -> list[tuple[int, str]]:
+    return [(category.id, category.name) for category in db.session.scalars(active_categories())]
+
+
+@bp.get("/teach")
+@login_required
+def teaching():
+    if not (access.can_create_course(current_user) or accounts_access.is_admin(current_user)):
+        abort(403)
+    courses = db.session.scalars(
+        select(Course).where(access.editable_courses_condition(current_user))
+        .order_by(Course.created_at.desc())).all()
+    return render_template("courses/teaching.html", courses=courses,
+                           can_create=access.can_create_course(current_user))
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@login_required
+def new_course():
+    if not access.can_create_course(current_user):
+        abort(403)
+    form = CourseForm()
+    form.category_id.choices = _category_choices()
+    if form.validate_on_submit():
+        try:
+            course = operations.create_course(
+                current_user, title=form.title.data, summary=form.summary.data,
+                category=db.session.get(Category, form.category_id.data), hours=form.hours.data,
+                cover=form.cover.data or None)
+            course.is_open = form.is_open.data
+        except OperationError as error:
+            db.session.rollback()
+            show_errors(form, error, rename={"category": "category_id"})
+        else:
+            db.session.commit()
+            flash(_("课程已创建，请添加课时"), "success")
+            return redirect(url_for("courses.edit_course", course_id=course.id))
+    return render_form("courses/course_form.html", form, course=None)
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_course(course_id: int):
+    course = access.get_course_or_404(course_id, current_user, for_edit=True)
+    form = CourseForm(obj=course, category_id=course.category_id)
+    form.category_id.choices = _category_choices()
+    if form.validate_on_submit():
+        try:
+            operations.update_course(
+                course, title=form.title.data, summary=form.summary.data,
+                category=db.session.get(Category, form.category_id.data), hours=form.hours.data,
+                is_open=form.is_open.data, cover=form.cover.data or None)
+        except OperationError as error:
+            db.session.rollback()
+            show_errors(form, error, rename={"category": "category_id"})
+        else:
+            db.session.commit()
+            flash(_("课程已保存"), "success")
+            return redirect(url_for("courses.edit_course", course_id=course.id))
+    return render_form("courses/course_form.html", form, course=course, empty=EmptyForm(),
+                       can_unpublish=access.can_unpublish_course(current_user, course))
+
+
+@bp.post("/courses/<int:course_id>/<any(publish, unpublish, archive):action>")
+@login_required
+def change_status(course_id: int, action: str):
+    course = access.get_course_or_404(course_id, current_user, for_edit=True)
+    EmptyForm().validate_on_submit() or abort(400)
+    if action == "unpublish" and not access.can_unpublish_course(current_user, course):
+        abort(403)
+    change = {"publish": operations.publish_course, "unpublish": operations.unpublish_course,
+              "archive": operations.archive_course}[action]
+    try:
+        change(course)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash({"publish": _("课程已发布"), "unpublish": _("课程已撤回为草稿"),
+               "archive": _("课程已归档")}[action], "success")
+    return redirect(url_for("courses.edit_course", course_id=course.id))
+
+
+@bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
+@login_required
+def new_lesson(course_id: int):
+    course = access.get_course_or_404(course_id, current_user, for_edit=True)
+    form = TextLessonForm()
+    if form.validate_on_submit():
+        try:
+            operations.add_text_lesson(course, title=form.title.data, body=form.body.data,
+                                       required=form.required.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("课时已添加"), "success")
+            return redirect(url_for("courses.edit_course", course_id=course.id))
+    return render_form("courses/lesson_form.html", form, course=course, lesson=None)
+
+
+@bp.route("/lessons/<int:lesson_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_lesson(lesson_id: int):
+    lesson = access.get_lesson_or_404(lesson_id, current_user, for_edit=True)
+    form = TextLessonForm(obj=lesson)
+    if form.validate_on_submit():
+        try:
+            operations.update_text_lesson(lesson, title=form.title.data, body=form.body.data,
+                                          required=form.required.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("课时已保存"), "success")
+            return redirect(url_for("courses.edit_course", course_id=lesson.course_id))
+    return render_form("courses/lesson_form.html", form, course=lesson.course, lesson=lesson)
+
+
+@bp.post("/lessons/<int:lesson_id>/<any(up, down, delete):action>")
+@login_required
+def change_lesson(lesson_id: int, action: str):
+    lesson: Lesson = access.get_lesson_or_404(lesson_id, current_user, for_edit=True)
+    EmptyForm().validate_on_submit() or abort(400)
+    course_id = lesson.course_id
+    try:
+        if action == "delete":
+            operations.delete_lesson(lesson)
+        else:
+            operations.move_lesson(lesson, -1 if action == "up" else 1)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("courses.edit_course", course_id=course_id))
+
+
+# Categories ---------------------------------------------------------------------------------
+
+@bp.route("/admin/categories", methods=["GET", "POST"])
+@login_required
+def categories():
+    if not access.can_manage_categories(current_user):
+        abort(403)
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            operations.create_category(form.name.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("分类已添加"), "success")
+            return redirect(url_for("courses.categories"))
+    categories = db.session.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    return render_form("courses/categories.html", form, categories=categories)
+
+
+@bp.route("/admin/categories/<int:category_id>", methods=["GET", "POST"])
+@login_required
+def category(category_id: int):
+    if not access.can_manage_categories(current_user):
+        abort(403)
+    category = db.get_or_404(Category, category_id)
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            operations.update_category(category, name=form.name.data, active=form.active.data)
+        except OperationError as error:
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("分类已保存"), "success")
+            return redirect(url_for("courses.categories"))
+    return render_form("courses/category_form.html", form, category=category)

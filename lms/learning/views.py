@@ -1,0 +1,88 @@
+"""HTML views of learning: enrol and withdraw, 我的课程, studying a lesson."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from lms.accounts.forms import EmptyForm
+from lms.core.errors import OperationError
+from lms.courses.catalogue import register_enrolment_lookup
+from lms.extensions import db
+from lms.learning import access, bp, operations
+from lms.learning.models import Enrolment
+
+
+def _enrolled_ids(user, course_ids: list[int]) -> set[int]:
+    return set(db.session.scalars(select(Enrolment.course_id).where(
+        Enrolment.user_id == user.id, Enrolment.course_id.in_(course_ids),
+        Enrolment.withdrawn_at.is_(None))))
+
+
+register_enrolment_lookup(_enrolled_ids)
+
+
+@bp.app_context_processor
+def _enrolment_helpers():
+    return {"enrolment_for": lambda course: access.active_enrolment(current_user, course)}
+
+
+@bp.post("/courses/<int:course_id>/enrol")
+@login_required
+def enrol(course_id: int):
+    course = access.get_course_for_enrolment_or_404(course_id)
+    EmptyForm().validate_on_submit() or abort(400)
+    try:
+        _enrolment, new = operations.enrol(current_user, course)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("courses.course", course_id=course.id))
+    db.session.commit()
+    flash(_("报名成功，开始学习吧！") if new else _("您已报名这门课程"), "success")
+    return redirect(url_for("courses.course", course_id=course.id))
+
+
+@bp.post("/courses/<int:course_id>/withdraw")
+@login_required
+def withdraw(course_id: int):
+    course = access.get_course_for_enrolment_or_404(course_id)
+    EmptyForm().validate_on_submit() or abort(400)
+    try:
+        operations.withdraw(current_user, course)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已退出这门课程，学习记录仍会保留"), "info")
+    return redirect(url_for("courses.course", course_id=course.id))
+
+
+@bp.get("/me/courses")
+@login_required
+def my_courses():
+    enrolments = db.session.scalars(
+        select(Enrolment).join(Enrolment.course)
+        .where(Enrolment.user_id == current_user.id, Enrolment.withdrawn_at.is_(None))
+        .order_by(Enrolment.enrolled_at.desc())).all()
+    return render_template("learning/my_courses.html", enrolments=enrolments)
+
+
+@bp.get("/lessons/<int:lesson_id>")
+def lesson(lesson_id: int):
+    lesson = access.lesson_or_404(lesson_id)
+    if not access.can_study(current_user, lesson):
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.sign_in", next=url_for("learning.lesson", lesson_id=lesson.id)))
+        flash(_("请先报名这门课程再开始学习"), "info")
+        return redirect(url_for("courses.course", course_id=lesson.course_id))
+    lessons = lesson.course.lessons
+    index = lessons.index(lesson)
+    return render_template("learning/lesson.html", lesson=lesson, course=lesson.course,
+                           previous=lessons[index - 1] if index > 0 else None,
+                           following=lessons[index + 1] if index + 1 < len(lessons) else None)
+
+
