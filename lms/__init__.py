@@ -20,8 +20,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     config = dict(config or {})
     instance = Path(config.pop("LMS_INSTANCE_DIR", None) or instance_dir())
-    app = Flask(__name__, instance_path=str(instance), template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"))
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
     app.config.from_mapping(build_config(instance, config))
     if app.config.get("LMS_PROXY_COUNT"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["LMS_PROXY_COUNT"]), x_proto=1)
@@ -30,8 +34,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=web.select_locale,
-                   default_translation_directories=str(ROOT / "lms" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=web.select_locale,
+        default_translation_directories=str(ROOT / "lms" / "translations"),
+    )
     jobs.init_app(app)
     web.init_app(app)
 

@@ -15,8 +15,12 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             help="泸县城乡居民终身学习网 — management commands.")
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    help="泸县城乡居民终身学习网 — management commands.",
+)
 def main() -> None:
     """Entry point of the ``lms`` console script."""
 
@@ -43,12 +47,18 @@ def accounts() -> None:
 @accounts.command("create")
 @click.option("--phone", required=True, help="11-digit mainland mobile number (the login).")
 @click.option("--name", required=True, help="Full name.")
-@click.option("--role", type=click.Choice(["resident", "teacher", "admin", "registrar"]),
-              default="resident", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["resident", "teacher", "admin", "registrar"]),
+    default="resident",
+    show_default=True,
+)
 @click.option("--unit", help="Org unit (code or name) the role covers; default: the county.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
-def accounts_create(phone: str, name: str, role: str, unit: str | None, password_stdin: bool) -> None:
+def accounts_create(
+    phone: str, name: str, role: str, unit: str | None, password_stdin: bool
+) -> None:
     """Create an account (or grant the role to an existing one)."""
     from sqlalchemy import or_, select
 
@@ -59,14 +69,20 @@ def accounts_create(phone: str, name: str, role: str, unit: str | None, password
     from lms.extensions import db
 
     if unit:
-        found = db.session.scalars(select(OrgUnit).where(or_(OrgUnit.code == unit, OrgUnit.name == unit))).all()
+        found = db.session.scalars(
+            select(OrgUnit).where(or_(OrgUnit.code == unit, OrgUnit.name == unit))
+        ).all()
         if len(found) != 1:
-            raise click.ClickException(f"no single org unit is called {unit!r} ({len(found)} found)")
+            raise click.ClickException(
+                f"no single org unit is called {unit!r} ({len(found)} found)"
+            )
         org_unit = found[0]
     else:
         org_unit = db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)))
         if org_unit is None:
-            raise click.ClickException("the org tree is empty: run `lms demo load` or create units first")
+            raise click.ClickException(
+                "the org tree is empty: run `lms demo load` or create units first"
+            )
     try:
         phone = normalize_phone(phone)
     except ValueError as error:
@@ -75,7 +91,9 @@ def accounts_create(phone: str, name: str, role: str, unit: str | None, password
     if existing is not None:
         operations.grant_role(None, existing, Role(role), org_unit)
         db.session.commit()
-        click.echo(f"granted {role} over {org_unit.name} to existing account {existing.masked_phone}")
+        click.echo(
+            f"granted {role} over {org_unit.name} to existing account {existing.masked_phone}"
+        )
         return
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -83,8 +101,9 @@ def accounts_create(phone: str, name: str, role: str, unit: str | None, password
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     roles = (Role(role),) if role == "resident" else (Role.RESIDENT, Role(role))
     try:
-        user = operations.create_user(phone=phone, name=name, password=password, org_unit=org_unit,
-                                      roles=roles)
+        user = operations.create_user(
+            phone=phone, name=name, password=password, org_unit=org_unit, roles=roles
+        )
     except OperationError as error:
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()) or error.message
         raise click.ClickException(details) from None
@@ -101,8 +120,11 @@ def worker(workers: int) -> None:
 
     from lms.core.jobs import huey
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     click.echo(f"worker: queue at {current_app.config['LMS_QUEUE_URL']}, {workers} thread(s)")
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                    check_worker_health=True)
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    )
     consumer.run()

@@ -10,13 +10,23 @@ from sqlalchemy import func, select
 from lms.accounts import operations as accounts
 from lms.accounts.models import Level, OrgUnit, Role, User
 from lms.courses import operations as courses
-from lms.courses.models import Category
 from lms.extensions import db
 
-DEMO_PASSWORD = "Luxian@2026"
+DEMO_PASSWORD = "Luxian@2026"  # noqa: S105  (published demo accounts)
 
-CATEGORIES = ["法制教育", "科普教育", "职业技能", "再就业培训", "农村实用技术", "健康养生",
-              "休闲文化", "非遗传承", "家庭教育", "数字素养", "老年教育"]
+CATEGORIES = [
+    "法制教育",
+    "科普教育",
+    "职业技能",
+    "再就业培训",
+    "农村实用技术",
+    "健康养生",
+    "休闲文化",
+    "非遗传承",
+    "家庭教育",
+    "数字素养",
+    "老年教育",
+]
 
 TOWNS = {
     "玉蟾街道": (98000, ["玉蟾社区", "龙城社区", "石桥村"]),
@@ -27,53 +37,184 @@ TOWNS = {
     "云龙镇": (45000, ["云龙社区", "双龙村"]),
 }
 
-TEACHERS = [("13900000001", "李秀英", "玉蟾街道"), ("13900000002", "王建国", "福集镇"),
-            ("13900000003", "张丽华", "嘉明镇")]
-STAFF = [("13800000001", "陈县管", Role.ADMIN, None), ("13800000002", "刘镇管", Role.ADMIN, "福集镇"),
-         ("13800000003", "赵学分", Role.REGISTRAR, None)]
-RESIDENT_NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨勇", "黄磊", "赵敏", "周杰", "吴霞",
-                  "徐明", "孙丽", "马超", "朱红", "胡军", "郭琳", "何平", "林涛", "罗梅", "高峰",
-                  "梁燕", "宋刚", "郑娟", "谢斌", "韩雪", "唐亮", "冯英", "邓辉", "曹云", "彭波"]
+TEACHERS = [
+    ("13900000001", "李秀英", "玉蟾街道"),
+    ("13900000002", "王建国", "福集镇"),
+    ("13900000003", "张丽华", "嘉明镇"),
+]
+STAFF = [
+    ("13800000001", "陈县管", Role.ADMIN, None),
+    ("13800000002", "刘镇管", Role.ADMIN, "福集镇"),
+    ("13800000003", "赵学分", Role.REGISTRAR, None),
+]
+RESIDENT_NAMES = [
+    "王芳",
+    "李娜",
+    "张伟",
+    "刘洋",
+    "陈静",
+    "杨勇",
+    "黄磊",
+    "赵敏",
+    "周杰",
+    "吴霞",
+    "徐明",
+    "孙丽",
+    "马超",
+    "朱红",
+    "胡军",
+    "郭琳",
+    "何平",
+    "林涛",
+    "罗梅",
+    "高峰",
+    "梁燕",
+    "宋刚",
+    "郑娟",
+    "谢斌",
+    "韩雪",
+    "唐亮",
+    "冯英",
+    "邓辉",
+    "曹云",
+    "彭波",
+]
 
 COURSES = [
-    ("生猪科学养殖技术", "农村实用技术", 16, 0, "从猪舍建设、饲料配比到疫病防控，手把手讲解适合家庭农场的生猪养殖方法。",
-     [("猪舍选址与建设", "猪舍要建在地势高燥、背风向阳、远离水源的地方。"),
-      ("饲料配比与喂养", "不同生长阶段的猪需要不同的饲料配比，仔猪要少喂多餐。"),
-      ("常见疫病防控", "按时免疫接种，做好消毒和隔离，发现病猪及时报告兽医。")]),
-    ("老年人智能手机入门", "数字素养", 8, 0, "学会用智能手机打电话、发微信、视频聊天、扫码乘车和网上挂号。",
-     [("认识智能手机", "手机屏幕上的小图标叫“应用”，轻轻点一下就能打开。"),
-      ("微信视频通话", "打开微信，找到家人，点右下角的“＋”，选择“视频通话”。"),
-      ("防范电信诈骗", "陌生人要求转账、索要验证码的，一律不理，及时拨打 96110 咨询。")]),
-    ("民法典与百姓生活", "法制教育", 12, 1, "结合身边案例，讲解婚姻家庭、继承、邻里关系中常用的民法典条文。",
-     [("民法典是什么", "民法典被称为“社会生活的百科全书”，2021 年 1 月 1 日起施行。"),
-      ("婚姻家庭与继承", "遗嘱可以自书、代书、打印、录音录像，也可以公证。")]),
-    ("高血压的预防与管理", "健康养生", 6, 2, "社区医生讲解高血压的成因、饮食与运动调理以及按时服药的重要性。",
-     [("认识高血压", "成年人收缩压≥140 或舒张压≥90 毫米汞柱即为高血压。"),
-      ("饮食与运动", "每天食盐不超过 5 克，坚持快走、太极拳等有氧运动。")]),
-    ("泸州油纸伞制作技艺", "非遗传承", 20, 2, "跟随非遗传承人学习分江油纸伞的选竹、制骨、糊纸和绘花工序。",
-     [("油纸伞的历史", "分江油纸伞制作技艺已列入国家级非物质文化遗产名录。"),
-      ("选竹与制骨", "选用三年以上的楠竹，伞骨要削得均匀光滑。")]),
-    ("家庭教育：陪伴孩子成长", "家庭教育", 10, 0, "家长如何与孩子沟通、培养好习惯、应对青春期的烦恼。",
-     [("好好说话", "多倾听、少说教，先接纳孩子的情绪，再讨论问题。"),
-      ("培养学习习惯", "固定学习时间和地点，家长以身作则，少看手机。")]),
-    ("电工基础与安全用电", "职业技能", 24, 1, "面向农村劳动力的电工入门课程，讲解家庭电路、常用工具与安全规范。",
-     [("家庭电路组成", "家庭电路由进户线、电能表、总开关、保护装置和用电器组成。"),
-      ("安全用电常识", "不用湿手触摸开关，发现有人触电要先切断电源。")]),
-    ("农村电商实操", "再就业培训", 18, 1, "开网店、拍产品、做直播，把家乡的土特产卖出去。",
-     [("开一家网店", "准备好身份证和银行卡，按平台提示完成实名认证。"),
-      ("拍出好看的产品照片", "利用自然光，背景简洁，多拍细节。")]),
-    ("川剧唱腔欣赏", "休闲文化", 8, 2, "认识川剧的五种声腔，欣赏经典唱段。",
-     [("川剧五腔", "川剧由昆、高、胡、弹、灯五种声腔组成。"),
-      ("经典唱段赏析", "《秋江》是川剧高腔的代表剧目之一。")]),
-    ("应急避险与自救互救", "科普教育", 6, 0, "地震、洪水、火灾来临时如何避险，掌握心肺复苏等急救技能。",
-     [("地震避险", "室内避险要远离窗户，躲在坚固的桌子下护住头部。"),
-      ("心肺复苏", "按压胸部正中，深度 5～6 厘米，每分钟 100～120 次。")]),
-    ("太极拳养生", "老年教育", 12, 2, "二十四式简化太极拳分解教学，适合中老年人。",
-     [("起势与野马分鬃", "两脚开立与肩同宽，两臂慢慢向前平举。"),
-      ("白鹤亮翅", "重心后移，右手上提，左手下按，眼看前方。")]),
-    ("柑橘种植与病虫害防治", "农村实用技术", 14, 0, "讲解柑橘建园、修剪、施肥和主要病虫害的绿色防控。",
-     [("建园与定植", "选择土层深厚、排水良好的缓坡地建园。"),
-      ("病虫害绿色防控", "推广使用杀虫灯、黄板和捕食螨，减少化学农药用量。")]),
+    (
+        "生猪科学养殖技术",
+        "农村实用技术",
+        16,
+        0,
+        "从猪舍建设、饲料配比到疫病防控，手把手讲解适合家庭农场的生猪养殖方法。",
+        [
+            ("猪舍选址与建设", "猪舍要建在地势高燥、背风向阳、远离水源的地方。"),
+            ("饲料配比与喂养", "不同生长阶段的猪需要不同的饲料配比，仔猪要少喂多餐。"),
+            ("常见疫病防控", "按时免疫接种，做好消毒和隔离，发现病猪及时报告兽医。"),
+        ],
+    ),
+    (
+        "老年人智能手机入门",
+        "数字素养",
+        8,
+        0,
+        "学会用智能手机打电话、发微信、视频聊天、扫码乘车和网上挂号。",
+        [
+            ("认识智能手机", "手机屏幕上的小图标叫“应用”，轻轻点一下就能打开。"),
+            ("微信视频通话", "打开微信，找到家人，点右下角的“＋”，选择“视频通话”。"),
+            ("防范电信诈骗", "陌生人要求转账、索要验证码的，一律不理，及时拨打 96110 咨询。"),
+        ],
+    ),
+    (
+        "民法典与百姓生活",
+        "法制教育",
+        12,
+        1,
+        "结合身边案例，讲解婚姻家庭、继承、邻里关系中常用的民法典条文。",
+        [
+            ("民法典是什么", "民法典被称为“社会生活的百科全书”，2021 年 1 月 1 日起施行。"),
+            ("婚姻家庭与继承", "遗嘱可以自书、代书、打印、录音录像，也可以公证。"),
+        ],
+    ),
+    (
+        "高血压的预防与管理",
+        "健康养生",
+        6,
+        2,
+        "社区医生讲解高血压的成因、饮食与运动调理以及按时服药的重要性。",
+        [
+            ("认识高血压", "成年人收缩压≥140 或舒张压≥90 毫米汞柱即为高血压。"),
+            ("饮食与运动", "每天食盐不超过 5 克，坚持快走、太极拳等有氧运动。"),
+        ],
+    ),
+    (
+        "泸州油纸伞制作技艺",
+        "非遗传承",
+        20,
+        2,
+        "跟随非遗传承人学习分江油纸伞的选竹、制骨、糊纸和绘花工序。",
+        [
+            ("油纸伞的历史", "分江油纸伞制作技艺已列入国家级非物质文化遗产名录。"),
+            ("选竹与制骨", "选用三年以上的楠竹，伞骨要削得均匀光滑。"),
+        ],
+    ),
+    (
+        "家庭教育：陪伴孩子成长",
+        "家庭教育",
+        10,
+        0,
+        "家长如何与孩子沟通、培养好习惯、应对青春期的烦恼。",
+        [
+            ("好好说话", "多倾听、少说教，先接纳孩子的情绪，再讨论问题。"),
+            ("培养学习习惯", "固定学习时间和地点，家长以身作则，少看手机。"),
+        ],
+    ),
+    (
+        "电工基础与安全用电",
+        "职业技能",
+        24,
+        1,
+        "面向农村劳动力的电工入门课程，讲解家庭电路、常用工具与安全规范。",
+        [
+            ("家庭电路组成", "家庭电路由进户线、电能表、总开关、保护装置和用电器组成。"),
+            ("安全用电常识", "不用湿手触摸开关，发现有人触电要先切断电源。"),
+        ],
+    ),
+    (
+        "农村电商实操",
+        "再就业培训",
+        18,
+        1,
+        "开网店、拍产品、做直播，把家乡的土特产卖出去。",
+        [
+            ("开一家网店", "准备好身份证和银行卡，按平台提示完成实名认证。"),
+            ("拍出好看的产品照片", "利用自然光，背景简洁，多拍细节。"),
+        ],
+    ),
+    (
+        "川剧唱腔欣赏",
+        "休闲文化",
+        8,
+        2,
+        "认识川剧的五种声腔，欣赏经典唱段。",
+        [
+            ("川剧五腔", "川剧由昆、高、胡、弹、灯五种声腔组成。"),
+            ("经典唱段赏析", "《秋江》是川剧高腔的代表剧目之一。"),
+        ],
+    ),
+    (
+        "应急避险与自救互救",
+        "科普教育",
+        6,
+        0,
+        "地震、洪水、火灾来临时如何避险，掌握心肺复苏等急救技能。",
+        [
+            ("地震避险", "室内避险要远离窗户，躲在坚固的桌子下护住头部。"),
+            ("心肺复苏", "按压胸部正中，深度 5～6 厘米，每分钟 100～120 次。"),
+        ],
+    ),
+    (
+        "太极拳养生",
+        "老年教育",
+        12,
+        2,
+        "二十四式简化太极拳分解教学，适合中老年人。",
+        [
+            ("起势与野马分鬃", "两脚开立与肩同宽，两臂慢慢向前平举。"),
+            ("白鹤亮翅", "重心后移，右手上提，左手下按，眼看前方。"),
+        ],
+    ),
+    (
+        "柑橘种植与病虫害防治",
+        "农村实用技术",
+        14,
+        0,
+        "讲解柑橘建园、修剪、施肥和主要病虫害的绿色防控。",
+        [
+            ("建园与定植", "选择土层深厚、排水良好的缓坡地建园。"),
+            ("病虫害绿色防控", "推广使用杀虫灯、黄板和捕食螨，减少化学农药用量。"),
+        ],
+    ),
 ]
 
 
@@ -84,36 +225,74 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
         _print_accounts(echo)
         return False
 
-    county = accounts.create_org_unit(name="泸县", code="510521", level=Level.COUNTY, parent=None,
-                                      population=sum(p for p, _v in TOWNS.values()))
+    county = accounts.create_org_unit(
+        name="泸县",
+        code="510521",
+        level=Level.COUNTY,
+        parent=None,
+        population=sum(p for p, _v in TOWNS.values()),
+    )
     towns: dict[str, OrgUnit] = {}
     villages: list[OrgUnit] = []
     for index, (town_name, (population, village_names)) in enumerate(TOWNS.items(), start=1):
-        town = accounts.create_org_unit(name=town_name, code=f"510521{index:03d}", level=Level.TOWN,
-                                        parent=county, population=population)
+        town = accounts.create_org_unit(
+            name=town_name,
+            code=f"510521{index:03d}",
+            level=Level.TOWN,
+            parent=county,
+            population=population,
+        )
         towns[town_name] = town
         for number, village_name in enumerate(village_names, start=1):
-            villages.append(accounts.create_org_unit(
-                name=village_name, code=f"{town.code}{number:03d}", level=Level.VILLAGE, parent=town,
-                population=population // (len(village_names) + 1)))
+            villages.append(
+                accounts.create_org_unit(
+                    name=village_name,
+                    code=f"{town.code}{number:03d}",
+                    level=Level.VILLAGE,
+                    parent=town,
+                    population=population // (len(village_names) + 1),
+                )
+            )
 
     categories = {name: courses.create_category(name) for name in CATEGORIES}
 
     for phone, name, role, town_name in STAFF:
         unit = towns[town_name] if town_name else county
-        accounts.create_user(phone=phone, name=name, password=DEMO_PASSWORD, org_unit=unit,
-                             roles=(Role.RESIDENT, role))
+        accounts.create_user(
+            phone=phone,
+            name=name,
+            password=DEMO_PASSWORD,
+            org_unit=unit,
+            roles=(Role.RESIDENT, role),
+        )
     teachers = []
     for phone, name, town_name in TEACHERS:
-        teachers.append(accounts.create_user(phone=phone, name=name, password=DEMO_PASSWORD,
-                                             org_unit=towns[town_name], roles=(Role.RESIDENT, Role.TEACHER)))
+        teachers.append(
+            accounts.create_user(
+                phone=phone,
+                name=name,
+                password=DEMO_PASSWORD,
+                org_unit=towns[town_name],
+                roles=(Role.RESIDENT, Role.TEACHER),
+            )
+        )
     for index, name in enumerate(RESIDENT_NAMES):
-        accounts.create_user(phone=f"137{index + 1:08d}", name=name, password=DEMO_PASSWORD,
-                             org_unit=villages[index % len(villages)], birth_year=1940 + (index * 3) % 60)
+        accounts.create_user(
+            phone=f"137{index + 1:08d}",
+            name=name,
+            password=DEMO_PASSWORD,
+            org_unit=villages[index % len(villages)],
+            birth_year=1940 + (index * 3) % 60,
+        )
 
     for title, category, hours, teacher_index, summary, lessons in COURSES:
-        course = courses.create_course(teachers[teacher_index], title=title, summary=f"<p>{summary}</p>",
-                                       category=categories[category], hours=hours)
+        course = courses.create_course(
+            teachers[teacher_index],
+            title=title,
+            summary=f"<p>{summary}</p>",
+            category=categories[category],
+            hours=hours,
+        )
         for lesson_title, body in lessons:
             courses.add_text_lesson(course, title=lesson_title, body=f"<p>{body}</p>")
         courses.publish_course(course)

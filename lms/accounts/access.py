@@ -70,5 +70,8 @@ def get_managed_user_or_404(actor: User, user_id: int) -> User:
 def managed_units(user: User) -> list[OrgUnit]:
     """Every unit in *user*'s administrative scope, in tree order."""
     scopes = grant_units(user, Role.ADMIN)
-    return list(db.session.scalars(select(OrgUnit).where(within(scopes, OrgUnit.path))
-                                   .order_by(OrgUnit.path)))
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(within(scopes, OrgUnit.path)).order_by(OrgUnit.path)
+        )
+    )

@@ -68,12 +68,27 @@ def unit_ref(unit: OrgUnit) -> UnitRef:
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(id=user.id, name=user.name, phone=user.masked_phone, org_unit=unit_ref(user.org_unit),
-                   roles=[RoleOut(role=grant.role.value, org_unit_id=grant.org_unit_id) for grant in user.grants])
+    return UserOut(
+        id=user.id,
+        name=user.name,
+        phone=user.masked_phone,
+        org_unit=unit_ref(user.org_unit),
+        roles=[
+            RoleOut(role=grant.role.value, org_unit_id=grant.org_unit_id) for grant in user.grants
+        ],
+    )
 
 
-@endpoint(api_bp, "/auth/tokens", "POST", summary="用手机号和密码换取令牌", body=TokenIn,
-          response=TokenOut, status=201, auth=False)
+@endpoint(
+    api_bp,
+    "/auth/tokens",
+    "POST",
+    summary="用手机号和密码换取令牌",
+    body=TokenIn,
+    response=TokenOut,
+    status=201,
+    auth=False,
+)
 def create_token(body: TokenIn):
     user = operations.authenticate(body.phone, body.password, address=request.remote_addr or "")
     db.session.commit()
@@ -81,7 +96,9 @@ def create_token(body: TokenIn):
         raise ApiError(401, "invalid_credentials", _("手机号或密码不正确"))
     raw, token = operations.issue_token(user)
     db.session.commit()
-    return TokenOut(token=raw, expires_at=token.expires_at, user=user_out(user)).model_dump(mode="json"), 201
+    return TokenOut(token=raw, expires_at=token.expires_at, user=user_out(user)).model_dump(
+        mode="json"
+    ), 201
 
 
 @endpoint(api_bp, "/auth/tokens/current", "DELETE", summary="注销当前令牌", status=204)
@@ -94,12 +111,24 @@ def delete_token():
     return "", 204
 
 
-@endpoint(api_bp, "/residents", "POST", summary="居民自助注册", body=ResidentIn, response=UserOut,
-          status=201, auth=False)
+@endpoint(
+    api_bp,
+    "/residents",
+    "POST",
+    summary="居民自助注册",
+    body=ResidentIn,
+    response=UserOut,
+    status=201,
+    auth=False,
+)
 def create_resident(body: ResidentIn):
     user = operations.register_resident(
-        phone=body.phone, password=body.password, name=body.name,
-        org_unit=db.session.get(OrgUnit, body.org_unit_id), birth_year=body.birth_year)
+        phone=body.phone,
+        password=body.password,
+        name=body.name,
+        org_unit=db.session.get(OrgUnit, body.org_unit_id),
+        birth_year=body.birth_year,
+    )
     db.session.commit()
     return user_out(user).model_dump(mode="json"), 201
 
@@ -109,15 +138,27 @@ def me():
     return user_out(current_user).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/org-units", "GET", summary="县、镇（街道）、村（社区）三级组织树",
-          response=OrgUnitNode, auth=False)
+@endpoint(
+    api_bp,
+    "/org-units",
+    "GET",
+    summary="县、镇（街道）、村（社区）三级组织树",
+    response=OrgUnitNode,
+    auth=False,
+)
 def org_units():
     units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.path)).all()
-    nodes = {unit.id: OrgUnitNode(id=unit.id, name=unit.name, level=unit.level.value,
-                                  population=unit.population) for unit in units}
+    nodes = {
+        unit.id: OrgUnitNode(
+            id=unit.id, name=unit.name, level=unit.level.value, population=unit.population
+        )
+        for unit in units
+    }
     roots = []
     for unit in units:
-        (nodes[unit.parent_id].children if unit.parent_id in nodes else roots).append(nodes[unit.id])
+        (nodes[unit.parent_id].children if unit.parent_id in nodes else roots).append(
+            nodes[unit.id]
+        )
     if not roots:
         raise not_found()
     return roots[0].model_dump(mode="json")

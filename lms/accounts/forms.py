@@ -11,43 +11,73 @@ from lms.accounts.models import Role
 
 
 class SignUpForm(FlaskForm):
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
-                        render_kw={"inputmode": "tel", "autocomplete": "tel"})
-    name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=40)],
-                       render_kw={"autocomplete": "name"})
-    org_unit_id = SelectField(_l("所在村（社区）"), coerce=int,
-                              validators=[InputRequired(_l("请选择所在村（社区）"))],
-                              validate_choice=True)
-    birth_year = IntegerField(_l("出生年份（选填）"), validators=[Optional()],
-                              render_kw={"inputmode": "numeric"})
-    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码")), Length(max=128)],
-                             render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("再次输入密码"),
-                            validators=[EqualTo("password", _l("两次输入的密码不一致"))],
-                            render_kw={"autocomplete": "new-password"})
+    phone = StringField(
+        _l("手机号"),
+        validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+    )
+    name = StringField(
+        _l("姓名"),
+        validators=[DataRequired(_l("请填写姓名")), Length(max=40)],
+        render_kw={"autocomplete": "name"},
+    )
+    org_unit_id = SelectField(
+        _l("所在村（社区）"),
+        coerce=int,
+        validators=[InputRequired(_l("请选择所在村（社区）"))],
+        validate_choice=True,
+    )
+    birth_year = IntegerField(
+        _l("出生年份（选填）"), validators=[Optional()], render_kw={"inputmode": "numeric"}
+    )
+    password = PasswordField(
+        _l("密码"),
+        validators=[DataRequired(_l("请设置密码")), Length(max=128)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("再次输入密码"),
+        validators=[EqualTo("password", _l("两次输入的密码不一致"))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class SignInForm(FlaskForm):
-    phone = StringField(_l("手机号"), validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
-                        render_kw={"inputmode": "tel", "autocomplete": "username"})
-    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请填写密码")), Length(max=128)],
-                             render_kw={"autocomplete": "current-password"})
+    phone = StringField(
+        _l("手机号"),
+        validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
+        render_kw={"inputmode": "tel", "autocomplete": "username"},
+    )
+    password = PasswordField(
+        _l("密码"),
+        validators=[DataRequired(_l("请填写密码")), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
     remember = BooleanField(_l("记住我"), default=True)
 
 
 class ChangePasswordForm(FlaskForm):
-    current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请填写当前密码"))],
-                            render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("新密码"), validators=[DataRequired(_l("请填写新密码")), Length(max=128)],
-                        render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField(_l("再次输入新密码"),
-                            validators=[EqualTo("new", _l("两次输入的密码不一致"))],
-                            render_kw={"autocomplete": "new-password"})
+    current = PasswordField(
+        _l("当前密码"),
+        validators=[DataRequired(_l("请填写当前密码"))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        _l("新密码"),
+        validators=[DataRequired(_l("请填写新密码")), Length(max=128)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("再次输入新密码"),
+        validators=[EqualTo("new", _l("两次输入的密码不一致"))],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class GrantRoleForm(FlaskForm):
-    role = SelectField(_l("角色"), choices=[(role.value, role.label) for role in Role],
-                       validators=[DataRequired()])
+    role = SelectField(
+        _l("角色"), choices=[(role.value, role.label) for role in Role], validators=[DataRequired()]
+    )
     org_unit_id = SelectField(_l("管理范围"), coerce=int, validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs):
@@ -57,8 +87,13 @@ class GrantRoleForm(FlaskForm):
 
 class OrgUnitForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称")), Length(max=100)])
-    population = IntegerField(_l("常住人口"), validators=[
-        InputRequired(_l("请填写人口数")), NumberRange(min=0, max=10_000_000, message=_l("人口数不合理"))])
+    population = IntegerField(
+        _l("常住人口"),
+        validators=[
+            InputRequired(_l("请填写人口数")),
+            NumberRange(min=0, max=10_000_000, message=_l("人口数不合理")),
+        ],
+    )
 
 
 class EmptyForm(FlaskForm):

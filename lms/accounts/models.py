@@ -21,7 +21,9 @@ class Level(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"county": _l("县"), "town": _l("镇（街道）"), "village": _l("村（社区）")}[self.value])
+        return str(
+            {"county": _l("县"), "town": _l("镇（街道）"), "village": _l("村（社区）")}[self.value]
+        )
 
     @property
     def child(self) -> Level | None:
@@ -36,13 +38,24 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"resident": _l("居民"), "teacher": _l("教师"), "admin": _l("管理员"),
-                    "registrar": _l("学分银行专员")}[self.value])
+        return str(
+            {
+                "resident": _l("居民"),
+                "teacher": _l("教师"),
+                "admin": _l("管理员"),
+                "registrar": _l("学分银行专员"),
+            }[self.value]
+        )
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k],
-                validate_strings=True)
+    return Enum(
+        kind,
+        native_enum=False,
+        length=20,
+        values_callable=lambda k: [m.value for m in k],
+        validate_strings=True,
+    )
 
 
 class OrgUnit(db.Model):
@@ -57,7 +70,9 @@ class OrgUnit(db.Model):
     population: Mapped[int] = mapped_column(default=0)
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
 
-    parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id", back_populates="children")
+    parent: Mapped[OrgUnit | None] = relationship(
+        remote_side="OrgUnit.id", back_populates="children"
+    )
     children: Mapped[list[OrgUnit]] = relationship(back_populates="parent", order_by="OrgUnit.code")
 
     __table_args__ = (UniqueConstraint("parent_id", "name"),)
@@ -97,7 +112,8 @@ class User(CreatedMixin, db.Model):
 
     org_unit: Mapped[OrgUnit] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user", foreign_keys="RoleGrant.user_id", cascade="all, delete-orphan")
+        back_populates="user", foreign_keys="RoleGrant.user_id", cascade="all, delete-orphan"
+    )
 
     # Flask-Login
     is_anonymous = False

@@ -28,8 +28,10 @@ def _checked(field: str, check, *args, **kwargs):
 
 # Org tree -----------------------------------------------------------------------------------
 
-def create_org_unit(*, name: str, code: str, level: Level, parent: OrgUnit | None,
-                    population: int = 0) -> OrgUnit:
+
+def create_org_unit(
+    *, name: str, code: str, level: Level, parent: OrgUnit | None, population: int = 0
+) -> OrgUnit:
     """Add a unit under *parent* (None only for the county itself)."""
     name = " ".join(name.split())
     if not name:
@@ -40,7 +42,11 @@ def create_org_unit(*, name: str, code: str, level: Level, parent: OrgUnit | Non
         raise field_error("level", _("这一级下面不能再设这种单位"))
     if db.session.scalar(select(OrgUnit.id).filter_by(code=code)):
         raise Conflict(_("单位编码已存在"), fields={"code": [_("单位编码已存在")]})
-    if db.session.scalar(select(OrgUnit.id).where(OrgUnit.parent_id == (parent.id if parent else None), OrgUnit.name == name)):
+    if db.session.scalar(
+        select(OrgUnit.id).where(
+            OrgUnit.parent_id == (parent.id if parent else None), OrgUnit.name == name
+        )
+    ):
         raise Conflict(_("同一上级下已有同名单位"), fields={"name": [_("同一上级下已有同名单位")]})
     unit = OrgUnit(name=name, code=code, level=level, parent=parent, population=population)
     db.session.add(unit)
@@ -56,8 +62,11 @@ def update_org_unit(unit: OrgUnit, *, name: str, population: int) -> OrgUnit:
         raise field_error("name", _("请填写名称"))
     if population < 0:
         raise field_error("population", _("人口数不能为负数"))
-    clash = db.session.scalar(select(OrgUnit.id).where(
-        OrgUnit.parent_id == unit.parent_id, OrgUnit.name == name, OrgUnit.id != unit.id))
+    clash = db.session.scalar(
+        select(OrgUnit.id).where(
+            OrgUnit.parent_id == unit.parent_id, OrgUnit.name == name, OrgUnit.id != unit.id
+        )
+    )
     if clash:
         raise Conflict(_("同一上级下已有同名单位"), fields={"name": [_("同一上级下已有同名单位")]})
     unit.name, unit.population = name, population
@@ -67,7 +76,9 @@ def update_org_unit(unit: OrgUnit, *, name: str, population: int) -> OrgUnit:
 
 def next_child_code(parent: OrgUnit) -> str:
     """The next free code below *parent* (three digits per level, like the statistical codes)."""
-    count = db.session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == parent.id))
+    count = db.session.scalar(
+        select(func.count()).select_from(OrgUnit).where(OrgUnit.parent_id == parent.id)
+    )
     number = count + 1
     while db.session.scalar(select(OrgUnit.id).filter_by(code=f"{parent.code}{number:03d}")):
         number += 1
@@ -76,9 +87,17 @@ def next_child_code(parent: OrgUnit) -> str:
 
 # People -------------------------------------------------------------------------------------
 
-def create_user(*, phone: str, name: str, password: str, org_unit: OrgUnit | None,
-                birth_year: int | None = None, roles: tuple[Role, ...] = (Role.RESIDENT,),
-                granted_by: User | None = None) -> User:
+
+def create_user(
+    *,
+    phone: str,
+    name: str,
+    password: str,
+    org_unit: OrgUnit | None,
+    birth_year: int | None = None,
+    roles: tuple[Role, ...] = (Role.RESIDENT,),
+    granted_by: User | None = None,
+) -> User:
     """Create an account after checking every field; a duplicate phone is a 409."""
     phone = _checked("phone", validation.normalize_phone, phone)
     name = _checked("name", validation.clean_name, name)
@@ -87,9 +106,16 @@ def create_user(*, phone: str, name: str, password: str, org_unit: OrgUnit | Non
     if org_unit is None:
         raise field_error("org_unit_id", _("请选择所在村（社区）"))
     if db.session.scalar(select(User.id).filter_by(phone=phone)):
-        raise Conflict(_("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]})
-    user = User(phone=phone, name=name, password_hash=hash_password(password),
-                org_unit=org_unit, birth_year=birth_year)
+        raise Conflict(
+            _("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}
+        )
+    user = User(
+        phone=phone,
+        name=name,
+        password_hash=hash_password(password),
+        org_unit=org_unit,
+        birth_year=birth_year,
+    )
     for role in roles:
         user.grants.append(RoleGrant(role=role, org_unit=org_unit, granted_by=granted_by))
     db.session.add(user)
@@ -98,17 +124,21 @@ def create_user(*, phone: str, name: str, password: str, org_unit: OrgUnit | Non
             db.session.flush()
     except IntegrityError:
         # Another request registered the same phone between our check and our insert.
-        raise Conflict(_("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}) from None
+        raise Conflict(
+            _("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}
+        ) from None
     return user
 
 
-def register_resident(*, phone: str, password: str, name: str, org_unit: OrgUnit | None,
-                      birth_year: int | None) -> User:
+def register_resident(
+    *, phone: str, password: str, name: str, org_unit: OrgUnit | None, birth_year: int | None
+) -> User:
     """Self sign-up: residents register in their home village or community."""
     if org_unit is not None and org_unit.level is not Level.VILLAGE:
         raise field_error("org_unit_id", _("请选择具体的村（社区）"))
-    return create_user(phone=phone, name=name, password=password, org_unit=org_unit,
-                       birth_year=birth_year)
+    return create_user(
+        phone=phone, name=name, password=password, org_unit=org_unit, birth_year=birth_year
+    )
 
 
 class RateLimited(OperationError):
@@ -124,9 +154,12 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
     now = utcnow()
     window = now - timedelta(seconds=current_app.config["LMS_LOGIN_WINDOW_S"])
     minutes = max(1, current_app.config["LMS_LOGIN_WINDOW_S"] // 60)
-    if (_failures(LoginAttempt.phone == phone, window) >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
-            or _failures(LoginAttempt.address == address, window)
-            >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]):
+    if (
+        _failures(LoginAttempt.phone == phone, window)
+        >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
+        or _failures(LoginAttempt.address == address, window)
+        >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
         raise RateLimited(_("登录失败次数过多，请 %(n)s 分钟后再试", n=minutes))
     try:
         phone = validation.normalize_phone(phone)
@@ -137,7 +170,9 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
     user = db.session.scalar(select(User).filter_by(phone=phone)) if phone_ok else None
     valid = verify_password(user.password_hash if user else DUMMY_HASH, password or "")
     succeeded = bool(user and valid and user.active)
-    db.session.add(LoginAttempt(phone=phone, address=address, succeeded=succeeded, attempted_at=now))
+    db.session.add(
+        LoginAttempt(phone=phone, address=address, succeeded=succeeded, attempted_at=now)
+    )
     if succeeded and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     db.session.flush()
@@ -145,12 +180,21 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
 
 
 def _failures(condition, since) -> int:
-    last_success = select(func.max(LoginAttempt.attempted_at)).where(
-        condition, LoginAttempt.succeeded.is_(True)).scalar_subquery()
+    last_success = (
+        select(func.max(LoginAttempt.attempted_at))
+        .where(condition, LoginAttempt.succeeded.is_(True))
+        .scalar_subquery()
+    )
     return db.session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since,
-            LoginAttempt.attempted_at > func.coalesce(last_success, since)))
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            condition,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.attempted_at >= since,
+            LoginAttempt.attempted_at > func.coalesce(last_success, since),
+        )
+    )
 
 
 def change_password(user: User, *, current: str, new: str) -> None:
@@ -170,6 +214,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
 
 # API tokens ---------------------------------------------------------------------------------
 
+
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -177,8 +222,11 @@ def _digest(raw: str) -> str:
 def issue_token(user: User) -> tuple[str, ApiToken]:
     """A new bearer token for *user*; the raw token is returned once and never stored."""
     raw = secrets.token_urlsafe(32)
-    token = ApiToken(user=user, token_hash=_digest(raw),
-                     expires_at=utcnow() + timedelta(seconds=current_app.config["LMS_TOKEN_TTL_S"]))
+    token = ApiToken(
+        user=user,
+        token_hash=_digest(raw),
+        expires_at=utcnow() + timedelta(seconds=current_app.config["LMS_TOKEN_TTL_S"]),
+    )
     db.session.add(token)
     db.session.flush()
     return raw, token
@@ -194,6 +242,7 @@ def revoke_token(token: ApiToken) -> None:
 
 
 # Roles --------------------------------------------------------------------------------------
+
 
 def grant_role(actor: User | None, user: User, role: Role, unit: OrgUnit) -> RoleGrant:
     """Grant *role* over *unit*; *actor* None means the command line (no scope check)."""

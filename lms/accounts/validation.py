@@ -41,7 +41,9 @@ def check_birth_year(value: int | None) -> int | None:
         return None
     this_year = date.today().year
     if not this_year - 120 <= value <= this_year:
-        raise ValueError(_("出生年份应在 %(low)s 到 %(high)s 之间", low=this_year - 120, high=this_year))
+        raise ValueError(
+            _("出生年份应在 %(low)s 到 %(high)s 之间", low=this_year - 120, high=this_year)
+        )
     return value
 
 

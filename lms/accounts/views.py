@@ -11,7 +11,14 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
 from lms.accounts import access, bp, operations
-from lms.accounts.forms import ChangePasswordForm, EmptyForm, GrantRoleForm, OrgUnitForm, SignInForm, SignUpForm
+from lms.accounts.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    GrantRoleForm,
+    OrgUnitForm,
+    SignInForm,
+    SignUpForm,
+)
 from lms.accounts.models import Level, OrgUnit, Role, RoleGrant, User
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
@@ -21,7 +28,9 @@ from lms.extensions import db
 def village_choices() -> dict[str, list[tuple[int, str]]]:
     """Villages grouped by town, for the sign-up select."""
     groups: dict[str, list[tuple[int, str]]] = {}
-    villages = db.session.scalars(select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.path))
+    villages = db.session.scalars(
+        select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.path)
+    )
     for village in villages:
         groups.setdefault(village.parent.name, []).append((village.id, village.name))
     return groups
@@ -30,7 +39,12 @@ def village_choices() -> dict[str, list[tuple[int, str]]]:
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     return url_for("courses.index")
 
@@ -44,9 +58,12 @@ def sign_up():
     if form.validate_on_submit():
         try:
             user = operations.register_resident(
-                phone=form.phone.data, password=form.password.data, name=form.name.data,
+                phone=form.phone.data,
+                password=form.password.data,
+                name=form.name.data,
                 org_unit=db.session.get(OrgUnit, form.org_unit_id.data),
-                birth_year=form.birth_year.data)
+                birth_year=form.birth_year.data,
+            )
         except OperationError as error:
             show_errors(form, error)
         else:
@@ -65,8 +82,9 @@ def sign_in():
     status = None
     if form.validate_on_submit():
         try:
-            user = operations.authenticate(form.phone.data, form.password.data,
-                                           address=request.remote_addr or "")
+            user = operations.authenticate(
+                form.phone.data, form.password.data, address=request.remote_addr or ""
+            )
         except operations.RateLimited as error:
             form.form_errors.append(error.message)
             status = 429
@@ -116,6 +134,7 @@ def account():
 
 # Administration -----------------------------------------------------------------------------
 
+
 def _require_admin() -> list[OrgUnit]:
     scopes = access.grant_units(current_user, Role.ADMIN)
     if not scopes:
@@ -129,16 +148,27 @@ def people():
     scopes = _require_admin()
     q = request.args.get("q", "").strip()[:40]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = (select(User).join(User.org_unit).where(access.within(scopes, OrgUnit.path))
-             .order_by(User.id.desc()))
+    query = (
+        select(User)
+        .join(User.org_unit)
+        .where(access.within(scopes, OrgUnit.path))
+        .order_by(User.id.desc())
+    )
     if q:
-        query = query.where(or_(User.name.contains(q, autoescape=True),
-                                User.phone.contains(q, autoescape=True)))
+        query = query.where(
+            or_(User.name.contains(q, autoescape=True), User.phone.contains(q, autoescape=True))
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     per_page = 30
     users = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return render_template("admin/people.html", users=users, q=q, page=page, total=total,
-                           pages=max(1, -(-total // per_page)))
+    return render_template(
+        "admin/people.html",
+        users=users,
+        q=q,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // per_page)),
+    )
 
 
 @bp.route("/admin/people/<int:user_id>", methods=["GET", "POST"])
@@ -147,7 +177,9 @@ def person(user_id: int):
     _require_admin()
     user = access.get_managed_user_or_404(current_user, user_id)
     form = GrantRoleForm()
-    form.org_unit_id.choices = [(unit.id, unit.full_name) for unit in access.managed_units(current_user)]
+    form.org_unit_id.choices = [
+        (unit.id, unit.full_name) for unit in access.managed_units(current_user)
+    ]
     if form.validate_on_submit():
         unit = db.session.get(OrgUnit, form.org_unit_id.data)
         try:
@@ -156,10 +188,14 @@ def person(user_id: int):
             show_errors(form, error)
         else:
             db.session.commit()
-            flash(_("已授予 %(name)s %(role)s 角色", name=user.name, role=Role(form.role.data).label), "success")
+            flash(
+                _("已授予 %(name)s %(role)s 角色", name=user.name, role=Role(form.role.data).label),
+                "success",
+            )
             return redirect(url_for("accounts.person", user_id=user.id))
-    return render_form("admin/person.html", form, user=user, can_withdraw=access.can_withdraw,
-                       empty=EmptyForm())
+    return render_form(
+        "admin/person.html", form, user=user, can_withdraw=access.can_withdraw, empty=EmptyForm()
+    )
 
 
 @bp.post("/admin/grants/<int:grant_id>/withdraw")
@@ -198,8 +234,12 @@ def unit(unit_id: int):
         if child_form.validate_on_submit():
             try:
                 operations.create_org_unit(
-                    name=child_form.name.data, code=operations.next_child_code(unit),
-                    level=unit.level.child, parent=unit, population=child_form.population.data)
+                    name=child_form.name.data,
+                    code=operations.next_child_code(unit),
+                    level=unit.level.child,
+                    parent=unit,
+                    population=child_form.population.data,
+                )
             except OperationError as error:
                 show_errors(child_form, error)
             else:
@@ -218,4 +258,5 @@ def unit(unit_id: int):
             return redirect(url_for("accounts.unit", unit_id=unit.id))
     failed = bool(form.errors or form.form_errors or child_form.errors or child_form.form_errors)
     return render_template("admin/unit.html", unit=unit, form=form, child_form=child_form), (
-        422 if request.method == "POST" and failed else 200)
+        422 if request.method == "POST" and failed else 200
+    )

@@ -50,14 +50,16 @@ ROUTES: list[Route] = []
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str,
-                 fields: dict[str, list[str]] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
 
 
-def error_response(status: int, code: str, message: str,
-                   fields: dict[str, list[str]] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> Response:
     payload: dict[str, Any] = {"code": code, "message": message}
     if fields:
         payload["fields"] = fields
@@ -70,10 +72,19 @@ def not_found() -> ApiError:
     return ApiError(404, "not_found", _("找不到该内容"))
 
 
-def endpoint(blueprint: Blueprint, rule: str, method: str, *, summary: str,
-             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-             response: type[BaseModel] | None = None, status: int = 200, auth: bool = True,
-             multipart: dict[str, str] | None = None) -> Callable:
+def endpoint(
+    blueprint: Blueprint,
+    rule: str,
+    method: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    multipart: dict[str, str] | None = None,
+) -> Callable:
     """Declare an API route. The view receives ``body=`` and/or ``query=`` as parsed models."""
 
     def decorate(view: Callable) -> Callable:
@@ -88,12 +99,21 @@ def endpoint(blueprint: Blueprint, rule: str, method: str, *, summary: str,
             return view(**kwargs)
 
         blueprint.add_url_rule(rule, view.__name__, run, methods=[method])
-        ROUTES.append(Route(
-            rule=API_PREFIX + rule, method=method.lower(),
-            endpoint=f"{blueprint.name}.{view.__name__}", summary=summary, tag=blueprint.name,
-            auth=auth, body=body, query=query, response=response, status=status,
-            multipart=multipart or {},
-        ))
+        ROUTES.append(
+            Route(
+                rule=API_PREFIX + rule,
+                method=method.lower(),
+                endpoint=f"{blueprint.name}.{view.__name__}",
+                summary=summary,
+                tag=blueprint.name,
+                auth=auth,
+                body=body,
+                query=query,
+                response=response,
+                status=status,
+                multipart=multipart or {},
+            )
+        )
         return run
 
     return decorate
@@ -108,7 +128,9 @@ def unauthorised() -> ApiError:
 
 def _json_body() -> Any:
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）"))
+        raise ApiError(
+            415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
+        )
     try:
         return json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, UnicodeDecodeError) as error:
@@ -121,8 +143,9 @@ def _parse(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise ApiError(422, "validation_error", _("提交的内容有误，请检查后重试"),
-                       validation_fields(error)) from None
+        raise ApiError(
+            422, "validation_error", _("提交的内容有误，请检查后重试"), validation_fields(error)
+        ) from None
 
 
 def validation_fields(error: ValidationError) -> dict[str, list[str]]:
@@ -143,7 +166,11 @@ def _message(item: dict[str, Any]) -> str:
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
     if kind == "string_too_short":
-        return _("不能为空") if ctx.get("min_length") == 1 else _("至少 %(n)s 个字符", n=ctx.get("min_length"))
+        return (
+            _("不能为空")
+            if ctx.get("min_length") == 1
+            else _("至少 %(n)s 个字符", n=ctx.get("min_length"))
+        )
     if kind == "string_too_long":
         return _("不能超过 %(n)s 个字符", n=ctx.get("max_length"))
     if kind in ("greater_than_equal", "greater_than"):
@@ -164,7 +191,9 @@ def _message(item: dict[str, Any]) -> str:
 def paginate(query_page: int, per_page: int) -> tuple[int, int]:
     """Clamp page numbers: page ≥ 1, 1 ≤ per_page ≤ 100."""
     if query_page < 1:
-        raise ApiError(422, "validation_error", _("页码必须大于 0"), {"page": [_("页码必须大于 0")]})
+        raise ApiError(
+            422, "validation_error", _("页码必须大于 0"), {"page": [_("页码必须大于 0")]}
+        )
     if not 1 <= per_page <= 100:
         message = _("每页数量应在 1 到 100 之间")
         raise ApiError(422, "validation_error", message, {"per_page": [message]})
@@ -182,11 +211,15 @@ def openapi_document() -> dict[str, Any]:
         schemas[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    error = {"description": "错误", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {
+        "description": "错误",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         operation: dict[str, Any] = {
-            "summary": route.summary, "tags": [route.tag],
+            "summary": route.summary,
+            "tags": [route.tag],
             "operationId": route.endpoint.replace(".", "_"),
             "responses": {"4XX": error},
         }
@@ -202,11 +235,21 @@ def openapi_document() -> dict[str, Any]:
         if parameters:
             operation["parameters"] = parameters
         if route.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(route.body)}}}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(route.body)}},
+            }
         if route.multipart:
-            properties = {name: {"type": "string", "description": text} for name, text in route.multipart.items()}
-            content = operation.setdefault("requestBody", {"required": True, "content": {}})["content"]
-            content["multipart/form-data"] = {"schema": {"type": "object", "properties": properties}}
+            properties = {
+                name: {"type": "string", "description": text}
+                for name, text in route.multipart.items()
+            }
+            content = operation.setdefault("requestBody", {"required": True, "content": {}})[
+                "content"
+            ]
+            content["multipart/form-data"] = {
+                "schema": {"type": "object", "properties": properties}
+            }
         success: dict[str, Any] = {"description": "成功"}
         if route.response is not None:
             success["content"] = {"application/json": {"schema": ref(route.response)}}
@@ -214,22 +257,39 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(_openapi_path(route.rule), {})[route.method] = operation
 
     schemas["Error"] = {
-        "type": "object", "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"},
-            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-        }}},
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
         "info": {"title": "泸县城乡居民终身学习网 API", "version": "1"},
         "servers": [{"url": API_PREFIX}],
-        "paths": {path.removeprefix(API_PREFIX) or "/": spec for path, spec in sorted(paths.items())},
+        "paths": {
+            path.removeprefix(API_PREFIX) or "/": spec for path, spec in sorted(paths.items())
+        },
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": current_app.config.get("SESSION_COOKIE_NAME", "session")},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": current_app.config.get("SESSION_COOKIE_NAME", "session"),
+                },
             },
         },
     }

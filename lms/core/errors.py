@@ -12,8 +12,14 @@ class OperationError(Exception):
     status = 422
     code = "validation_error"
 
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None,
-                 status: int | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

@@ -8,7 +8,9 @@ from flask_wtf import FlaskForm
 from lms.core.errors import OperationError
 
 
-def show_errors(form: FlaskForm, error: OperationError, *, rename: dict[str, str] | None = None) -> None:
+def show_errors(
+    form: FlaskForm, error: OperationError, *, rename: dict[str, str] | None = None
+) -> None:
     """Attach *error*'s messages to the matching fields (or to the form as a whole)."""
     rename = rename or {}
     placed = False

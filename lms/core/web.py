@@ -15,19 +15,21 @@ from lms.core.errors import OperationError
 from lms.core.time import format_local
 from lms.extensions import csrf, db, login_manager
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 ERROR_MESSAGES = {
     400: ("请求有误", "提交的内容无法识别，请返回重试。"),
@@ -142,9 +144,12 @@ def _unauthorized():
 def _protect_cookie_api_writes() -> None:
     """API writes authenticated by the session cookie must carry the CSRF token; bearer-token
     clients and anonymous calls carry no cookie authority, so they need none."""
-    if (is_api_request() and request.method not in ("GET", "HEAD", "OPTIONS")
-            and "Authorization" not in request.headers
-            and request.cookies.get(_session_cookie_name())):
+    if (
+        is_api_request()
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and "Authorization" not in request.headers
+        and request.cookies.get(_session_cookie_name())
+    ):
         csrf.protect()
 
 
@@ -167,17 +172,26 @@ def _security_headers(response):
 
 def error_page(status: int, message: str | None = None):
     title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
-    return render_template("errors/error.html", status=status, title=_(title),
-                           message=message or _(default)), status
+    return render_template(
+        "errors/error.html", status=status, title=_(title), message=message or _(default)
+    ), status
 
 
 def _http_error(error: HTTPException):
     status = error.code or 500
     if is_api_request():
         title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
-        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 409: "conflict", 413: "too_large",
-                 415: "unsupported_media_type", 429: "rate_limited"}
+        codes = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            413: "too_large",
+            415: "unsupported_media_type",
+            429: "rate_limited",
+        }
         response = error_response(status, codes.get(status, "error"), _(default))
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

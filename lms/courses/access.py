@@ -22,8 +22,9 @@ def can_create_course(user: User) -> bool:
 def can_edit_course(user: User, course: Course) -> bool:
     if not user.is_authenticated:
         return False
-    return (any(teacher.id == user.id for teacher in course.teachers)
-            or accounts_access.has_role_over(user, Role.ADMIN, course.provider))
+    return any(
+        teacher.id == user.id for teacher in course.teachers
+    ) or accounts_access.has_role_over(user, Role.ADMIN, course.provider)
 
 
 def can_view_course(user: User, course: Course) -> bool:
@@ -40,10 +41,13 @@ def can_manage_categories(user: User) -> bool:
 
 def editable_courses_condition(user: User) -> ColumnElement[bool]:
     """SQL: the courses *user* teaches or administers."""
-    teaches = Course.id.in_(select(course_teacher.c.course_id).where(course_teacher.c.user_id == user.id))
+    teaches = Course.id.in_(
+        select(course_teacher.c.course_id).where(course_teacher.c.user_id == user.id)
+    )
     admin_scopes = accounts_access.grant_units(user, Role.ADMIN)
     administers = Course.provider_id.in_(
-        select(OrgUnit.id).where(accounts_access.within(admin_scopes, OrgUnit.path)))
+        select(OrgUnit.id).where(accounts_access.within(admin_scopes, OrgUnit.path))
+    )
     return or_(teaches, administers)
 
 

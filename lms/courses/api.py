@@ -96,52 +96,98 @@ def _category(value: str | int | None) -> Category | None:
 
 def summary_out(course: Course, enrolled: set[int]) -> CourseSummary:
     return CourseSummary(
-        id=course.id, title=course.title, category=course.category.name, category_id=course.category_id,
-        hours=float(course.hours), credits=float(course.credits),
+        id=course.id,
+        title=course.title,
+        category=course.category.name,
+        category_id=course.category_id,
+        hours=float(course.hours),
+        credits=float(course.credits),
         provider=Ref(id=course.provider.id, name=course.provider.name),
-        lesson_count=len(course.lessons), enrolled=course.id in enrolled, status=course.status.value,
-        cover_url=url_for("courses.cover", name=course.cover.rsplit("/", 1)[-1]) if course.cover else None,
-        published_at=course.published_at)
+        lesson_count=len(course.lessons),
+        enrolled=course.id in enrolled,
+        status=course.status.value,
+        cover_url=url_for("courses.cover", name=course.cover.rsplit("/", 1)[-1])
+        if course.cover
+        else None,
+        published_at=course.published_at,
+    )
 
 
 def detail_out(course: Course) -> dict:
     enrolled = enrolled_course_ids(current_user, [course.id])
     summary = summary_out(course, enrolled)
     return CourseDetail(
-        **summary.model_dump(), summary=course.summary,
+        **summary.model_dump(),
+        summary=course.summary,
         teachers=[Ref(id=teacher.id, name=teacher.name) for teacher in course.teachers],
-        lessons=[LessonOut(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
-                           duration_s=lesson.duration_s, required=lesson.required)
-                 for lesson in course.lessons],
+        lessons=[
+            LessonOut(
+                id=lesson.id,
+                title=lesson.title,
+                kind=lesson.kind.value,
+                duration_s=lesson.duration_s,
+                required=lesson.required,
+            )
+            for lesson in course.lessons
+        ],
     ).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/courses", "GET", summary="课程目录（已发布课程）", query=CourseQuery,
-          response=CourseList, auth=False)
+@endpoint(
+    api_bp,
+    "/courses",
+    "GET",
+    summary="课程目录（已发布课程）",
+    query=CourseQuery,
+    response=CourseList,
+    auth=False,
+)
 def list_courses(query: CourseQuery):
     page, per_page = paginate(query.page, query.per_page)
     org_unit = None
     if query.org_unit_id is not None:
         org_unit = db.session.get(OrgUnit, query.org_unit_id)
         if org_unit is None:
-            raise ApiError(422, "validation_error", _("没有这个单位"), {"org_unit_id": [_("没有这个单位")]})
+            raise ApiError(
+                422, "validation_error", _("没有这个单位"), {"org_unit_id": [_("没有这个单位")]}
+            )
     category = _category(query.category)
-    select_courses = catalogue_query(q=query.q.strip(), category_id=category.id if category else None,
-                                     org_unit=org_unit, order=query.order)
+    select_courses = catalogue_query(
+        q=query.q.strip(),
+        category_id=category.id if category else None,
+        org_unit=org_unit,
+        order=query.order,
+    )
     total = db.session.scalar(select(func.count()).select_from(select_courses.subquery()))
     courses = db.session.scalars(select_courses.limit(per_page).offset((page - 1) * per_page)).all()
     enrolled = enrolled_course_ids(current_user, [course.id for course in courses])
-    return CourseList(items=[summary_out(course, enrolled) for course in courses], total=total,
-                      page=page, per_page=per_page).model_dump(mode="json")
+    return CourseList(
+        items=[summary_out(course, enrolled) for course in courses],
+        total=total,
+        page=page,
+        per_page=per_page,
+    ).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/courses", "POST", summary="教师创建课程（草稿）", body=CourseIn,
-          response=CourseDetail, status=201)
+@endpoint(
+    api_bp,
+    "/courses",
+    "POST",
+    summary="教师创建课程（草稿）",
+    body=CourseIn,
+    response=CourseDetail,
+    status=201,
+)
 def create_course(body: CourseIn):
     if not access.can_create_course(current_user):
         raise ApiError(403, "forbidden", _("只有教师可以开设课程"))
-    course = operations.create_course(current_user, title=body.title, summary=body.summary,
-                                      category=_category(body.category), hours=body.hours)
+    course = operations.create_course(
+        current_user,
+        title=body.title,
+        summary=body.summary,
+        category=_category(body.category),
+        hours=body.hours,
+    )
     db.session.commit()
     return detail_out(course), 201
 
@@ -155,14 +201,25 @@ def _course(course_id: int, *, for_edit: bool = False) -> Course:
     return course
 
 
-@endpoint(api_bp, "/courses/<int:course_id>", "GET", summary="课程详情与课时列表",
-          response=CourseDetail, auth=False)
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>",
+    "GET",
+    summary="课程详情与课时列表",
+    response=CourseDetail,
+    auth=False,
+)
 def get_course(course_id: int):
     return detail_out(_course(course_id))
 
 
-@endpoint(api_bp, "/courses/<int:course_id>/publish", "POST", summary="发布课程（任课教师或本单位管理员）",
-          response=CourseDetail)
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/publish",
+    "POST",
+    summary="发布课程（任课教师或本单位管理员）",
+    response=CourseDetail,
+)
 def publish_course(course_id: int):
     course = _course(course_id, for_edit=True)
     operations.publish_course(course)
@@ -170,16 +227,32 @@ def publish_course(course_id: int):
     return detail_out(course)
 
 
-@endpoint(api_bp, "/courses/<int:course_id>/lessons", "POST", summary="添加课时（目前支持图文课时）",
-          body=TextLessonIn, response=LessonOut, status=201)
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/lessons",
+    "POST",
+    summary="添加课时（目前支持图文课时）",
+    body=TextLessonIn,
+    response=LessonOut,
+    status=201,
+)
 def create_lesson(course_id: int, body: TextLessonIn):
     course = _course(course_id, for_edit=True)
     if body.kind != LessonKind.TEXT.value:
-        raise ApiError(422, "validation_error", _("目前只能通过 JSON 添加图文课时"),
-                       {"kind": [_("目前只能通过 JSON 添加图文课时")]})
-    lesson = operations.add_text_lesson(course, title=body.title, body=body.body, required=body.required)
+        raise ApiError(
+            422,
+            "validation_error",
+            _("目前只能通过 JSON 添加图文课时"),
+            {"kind": [_("目前只能通过 JSON 添加图文课时")]},
+        )
+    lesson = operations.add_text_lesson(
+        course, title=body.title, body=body.body, required=body.required
+    )
     db.session.commit()
-    return LessonOut(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
-                     duration_s=lesson.duration_s, required=lesson.required).model_dump(mode="json"), 201
-
-
+    return LessonOut(
+        id=lesson.id,
+        title=lesson.title,
+        kind=lesson.kind.value,
+        duration_s=lesson.duration_s,
+        required=lesson.required,
+    ).model_dump(mode="json"), 201

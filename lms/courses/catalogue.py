@@ -12,29 +12,48 @@ from lms.courses.models import Category, Course, CourseStatus
 ORDERS = ("newest", "popular")
 
 
-def catalogue_query(*, q: str = "", category_id: int | None = None, org_unit: OrgUnit | None = None,
-                    order: str = "newest") -> Select:
+def catalogue_query(
+    *,
+    q: str = "",
+    category_id: int | None = None,
+    org_unit: OrgUnit | None = None,
+    order: str = "newest",
+) -> Select:
     """Published courses, filtered and ordered."""
     query = select(Course).where(Course.status == CourseStatus.PUBLISHED)
     if q:
-        query = query.where(or_(Course.title.contains(q, autoescape=True),
-                                Course.summary.contains(q, autoescape=True)))
+        query = query.where(
+            or_(
+                Course.title.contains(q, autoescape=True),
+                Course.summary.contains(q, autoescape=True),
+            )
+        )
     if category_id:
         query = query.where(Course.category_id == category_id)
     if org_unit is not None:
-        query = query.join(Course.provider).where(OrgUnit.path.startswith(org_unit.path, autoescape=True))
+        query = query.join(Course.provider).where(
+            OrgUnit.path.startswith(org_unit.path, autoescape=True)
+        )
     if order == "popular":
-        return query.order_by(Course.enrolment_count.desc(), Course.published_at.desc(), Course.id.desc())
+        return query.order_by(
+            Course.enrolment_count.desc(), Course.published_at.desc(), Course.id.desc()
+        )
     return query.order_by(Course.published_at.desc(), Course.id.desc())
 
 
 def active_categories() -> Select:
-    return select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.id)
+    return (
+        select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.id)
+    )
 
 
 # The learning feature (which depends on courses, not the other way round) tells the catalogue
 # which courses a user is enrolled in.
-_enrolment_lookup: Callable[[object, list[int]], set[int]] = lambda user, course_ids: set()
+def _no_enrolments(user: object, course_ids: list[int]) -> set[int]:
+    return set()
+
+
+_enrolment_lookup: Callable[[object, list[int]], set[int]] = _no_enrolments
 
 
 def register_enrolment_lookup(lookup: Callable[[object, list[int]], set[int]]) -> None:

@@ -13,16 +13,50 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lms.core import storage
 from lms.core.errors import field_error
 
-ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "s", "ul", "ol", "li", "h2", "h3", "h4",
-                "blockquote", "a", "img", "table", "thead", "tbody", "tr", "th", "td", "hr", "span"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"},
-                      "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}}
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "a",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "span",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+}
 
 
 def sanitise_html(html: str | None) -> str:
     """Keep the formatting a lesson needs; drop scripts, handlers, styles and foreign schemes."""
-    return nh3.clean(html or "", tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(
+        html or "",
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
 
 
 def plain_text(value: str | None) -> str:
@@ -38,7 +72,9 @@ def save_cover(stream, *, field: str = "cover") -> str:
     if not data:
         raise field_error(field, _("封面文件是空的"))
     if len(data) > limit:
-        raise field_error(field, _("封面图片不能超过 %(n)s MB", n=limit // (1024 * 1024)), status=413)
+        raise field_error(
+            field, _("封面图片不能超过 %(n)s MB", n=limit // (1024 * 1024)), status=413
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in {"JPEG", "PNG", "WEBP", "GIF"}:
@@ -48,7 +84,9 @@ def save_cover(stream, *, field: str = "cover") -> str:
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image).convert("RGB")
-            cover = ImageOps.fit(image, current_app.config["LMS_COVER_SIZE"], Image.Resampling.LANCZOS)
+            cover = ImageOps.fit(
+                image, current_app.config["LMS_COVER_SIZE"], Image.Resampling.LANCZOS
+            )
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise field_error(field, _("封面不是有效的图片文件"), status=415) from None
     out = io.BytesIO()

@@ -21,7 +21,9 @@ class CourseStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"draft": _l("草稿"), "published": _l("已发布"), "archived": _l("已归档")}[self.value])
+        return str(
+            {"draft": _l("草稿"), "published": _l("已发布"), "archived": _l("已归档")}[self.value]
+        )
 
 
 class LessonKind(enum.StrEnum):
@@ -35,8 +37,13 @@ class LessonKind(enum.StrEnum):
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k],
-                validate_strings=True)
+    return Enum(
+        kind,
+        native_enum=False,
+        length=20,
+        values_callable=lambda k: [m.value for m in k],
+        validate_strings=True,
+    )
 
 
 class Category(db.Model):
@@ -49,7 +56,8 @@ class Category(db.Model):
 
 
 course_teacher = Table(
-    "course_teacher", db.metadata,
+    "course_teacher",
+    db.metadata,
     Column("course_id", ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("user.id"), primary_key=True),
 )
@@ -61,7 +69,9 @@ class Course(CreatedMixin, db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    status: Mapped[CourseStatus] = mapped_column(_enum(CourseStatus), default=CourseStatus.DRAFT, index=True)
+    status: Mapped[CourseStatus] = mapped_column(
+        _enum(CourseStatus), default=CourseStatus.DRAFT, index=True
+    )
     hours: Mapped[hours]
     completion_threshold: Mapped[int] = mapped_column(default=90)
     is_open: Mapped[bool] = mapped_column(default=False)
@@ -75,7 +85,8 @@ class Course(CreatedMixin, db.Model):
     created_by: Mapped[User] = relationship()
     teachers: Mapped[list[User]] = relationship(secondary=course_teacher, order_by=User.id)
     lessons: Mapped[list[Lesson]] = relationship(
-        back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan")
+        back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan"
+    )
 
     @property
     def credits(self) -> Decimal:

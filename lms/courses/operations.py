@@ -55,8 +55,16 @@ def _summary(value: str | None) -> str:
     return summary
 
 
-def create_course(teacher: User, *, title: str, summary: str, category: Category | None,
-                  hours, provider: OrgUnit | None = None, cover=None) -> Course:
+def create_course(
+    teacher: User,
+    *,
+    title: str,
+    summary: str,
+    category: Category | None,
+    hours,
+    provider: OrgUnit | None = None,
+    cover=None,
+) -> Course:
     """A draft course taught by *teacher* and provided by one of the teacher's units."""
     units = access.teacher_units(teacher)
     if not units:
@@ -64,9 +72,16 @@ def create_course(teacher: User, *, title: str, summary: str, category: Category
     provider = provider or units[0]
     if not any(unit.id == provider.id for unit in units):
         raise Forbidden(_("只能以自己任教的单位开设课程"))
-    course = Course(title=_title(title), summary=_summary(summary), category=_category(category),
-                    hours=_hours(hours), provider=provider, created_by=teacher, teachers=[teacher],
-                    status=CourseStatus.DRAFT)
+    course = Course(
+        title=_title(title),
+        summary=_summary(summary),
+        category=_category(category),
+        hours=_hours(hours),
+        provider=provider,
+        created_by=teacher,
+        teachers=[teacher],
+        status=CourseStatus.DRAFT,
+    )
     if cover is not None:
         course.cover = _store_cover(cover)
     db.session.add(course)
@@ -74,8 +89,16 @@ def create_course(teacher: User, *, title: str, summary: str, category: Category
     return course
 
 
-def update_course(course: Course, *, title: str, summary: str, category: Category | None,
-                  hours, is_open: bool | None = None, cover=None) -> Course:
+def update_course(
+    course: Course,
+    *,
+    title: str,
+    summary: str,
+    category: Category | None,
+    hours,
+    is_open: bool | None = None,
+    cover=None,
+) -> Course:
     course.title, course.summary = _title(title), _summary(summary)
     course.category, course.hours = _category(category), _hours(hours)
     if is_open is not None:
@@ -128,6 +151,7 @@ def archive_course(course: Course) -> Course:
 
 # Lessons ------------------------------------------------------------------------------------
 
+
 def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
     if course.status is CourseStatus.ARCHIVED:
         raise Conflict(_("已归档的课程不能再修改"))
@@ -136,9 +160,18 @@ def add_text_lesson(course: Course, *, title: str, body: str, required: bool = T
         raise field_error("body", _("请填写课时内容"))
     if len(body) > 200_000:
         raise field_error("body", _("课时内容太长"))
-    position = (db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id)) or 0) + 1
-    lesson = Lesson(course=course, title=_title(title), kind=LessonKind.TEXT, body=body,
-                    required=required, position=position)
+    position = (
+        db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id))
+        or 0
+    ) + 1
+    lesson = Lesson(
+        course=course,
+        title=_title(title),
+        kind=LessonKind.TEXT,
+        body=body,
+        required=required,
+        position=position,
+    )
     db.session.add(lesson)
     db.session.flush()
     return lesson
@@ -182,6 +215,7 @@ def _renumber(course: Course) -> None:
 
 # Categories ---------------------------------------------------------------------------------
 
+
 def create_category(name: str) -> Category:
     name = " ".join(plain_text(name).split())
     if not name or len(name) > 40:
@@ -199,7 +233,9 @@ def update_category(category: Category, *, name: str, active: bool) -> Category:
     name = " ".join(plain_text(name).split())
     if not name or len(name) > 40:
         raise field_error("name", _("分类名称应为 1 到 40 个字"))
-    clash = db.session.scalar(select(Category.id).where(Category.name == name, Category.id != category.id))
+    clash = db.session.scalar(
+        select(Category.id).where(Category.name == name, Category.id != category.id)
+    )
     if clash:
         raise Conflict(_("已有同名分类"), fields={"name": [_("已有同名分类")]})
     category.name, category.active = name, active

@@ -29,7 +29,9 @@ def index():
     newest = db.session.scalars(catalogue_query().limit(8)).all()
     popular = db.session.scalars(catalogue_query(order="popular").limit(4)).all()
     categories = db.session.scalars(active_categories()).all()
-    return render_template("courses/index.html", newest=newest, popular=popular, categories=categories)
+    return render_template(
+        "courses/index.html", newest=newest, popular=popular, categories=categories
+    )
 
 
 @bp.get("/courses")
@@ -44,16 +46,28 @@ def catalogue():
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     courses = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     categories = db.session.scalars(active_categories()).all()
-    return render_template("courses/catalogue.html", courses=courses, categories=categories, q=q,
-                           category_id=category_id, order=order, page=page, total=total,
-                           pages=max(1, -(-total // per_page)))
+    return render_template(
+        "courses/catalogue.html",
+        courses=courses,
+        categories=categories,
+        q=q,
+        category_id=category_id,
+        order=order,
+        page=page,
+        total=total,
+        pages=max(1, -(-total // per_page)),
+    )
 
 
 @bp.get("/courses/<int:course_id>")
 def course(course_id: int):
     course = access.get_course_or_404(course_id, current_user)
-    return render_template("courses/course.html", course=course,
-                           can_edit=access.can_edit_course(current_user, course), empty=EmptyForm())
+    return render_template(
+        "courses/course.html",
+        course=course,
+        can_edit=access.can_edit_course(current_user, course),
+        empty=EmptyForm(),
+    )
 
 
 @bp.get("/covers/<name>")
@@ -62,6 +76,7 @@ def cover(name: str):
 
 
 # Teaching -----------------------------------------------------------------------------------
+
 
 def _category_choices() -> list[tuple[int, str]]:
     return [(category.id, category.name) for category in db.session.scalars(active_categories())]
@@ -73,10 +88,13 @@ def teaching():
     if not (access.can_create_course(current_user) or accounts_access.is_admin(current_user)):
         abort(403)
     courses = db.session.scalars(
-        select(Course).where(access.editable_courses_condition(current_user))
-        .order_by(Course.created_at.desc())).all()
-    return render_template("courses/teaching.html", courses=courses,
-                           can_create=access.can_create_course(current_user))
+        select(Course)
+        .where(access.editable_courses_condition(current_user))
+        .order_by(Course.created_at.desc())
+    ).all()
+    return render_template(
+        "courses/teaching.html", courses=courses, can_create=access.can_create_course(current_user)
+    )
 
 
 @bp.route("/courses/new", methods=["GET", "POST"])
@@ -89,9 +107,13 @@ def new_course():
     if form.validate_on_submit():
         try:
             course = operations.create_course(
-                current_user, title=form.title.data, summary=form.summary.data,
-                category=db.session.get(Category, form.category_id.data), hours=form.hours.data,
-                cover=form.cover.data or None)
+                current_user,
+                title=form.title.data,
+                summary=form.summary.data,
+                category=db.session.get(Category, form.category_id.data),
+                hours=form.hours.data,
+                cover=form.cover.data or None,
+            )
             course.is_open = form.is_open.data
         except OperationError as error:
             db.session.rollback()
@@ -112,9 +134,14 @@ def edit_course(course_id: int):
     if form.validate_on_submit():
         try:
             operations.update_course(
-                course, title=form.title.data, summary=form.summary.data,
-                category=db.session.get(Category, form.category_id.data), hours=form.hours.data,
-                is_open=form.is_open.data, cover=form.cover.data or None)
+                course,
+                title=form.title.data,
+                summary=form.summary.data,
+                category=db.session.get(Category, form.category_id.data),
+                hours=form.hours.data,
+                is_open=form.is_open.data,
+                cover=form.cover.data or None,
+            )
         except OperationError as error:
             db.session.rollback()
             show_errors(form, error, rename={"category": "category_id"})
@@ -122,8 +149,13 @@ def edit_course(course_id: int):
             db.session.commit()
             flash(_("课程已保存"), "success")
             return redirect(url_for("courses.edit_course", course_id=course.id))
-    return render_form("courses/course_form.html", form, course=course, empty=EmptyForm(),
-                       can_unpublish=access.can_unpublish_course(current_user, course))
+    return render_form(
+        "courses/course_form.html",
+        form,
+        course=course,
+        empty=EmptyForm(),
+        can_unpublish=access.can_unpublish_course(current_user, course),
+    )
 
 
 @bp.post("/courses/<int:course_id>/<any(publish, unpublish, archive):action>")
@@ -133,8 +165,11 @@ def change_status(course_id: int, action: str):
     EmptyForm().validate_on_submit() or abort(400)
     if action == "unpublish" and not access.can_unpublish_course(current_user, course):
         abort(403)
-    change = {"publish": operations.publish_course, "unpublish": operations.unpublish_course,
-              "archive": operations.archive_course}[action]
+    change = {
+        "publish": operations.publish_course,
+        "unpublish": operations.unpublish_course,
+        "archive": operations.archive_course,
+    }[action]
     try:
         change(course)
     except OperationError as error:
@@ -142,8 +177,14 @@ def change_status(course_id: int, action: str):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash({"publish": _("课程已发布"), "unpublish": _("课程已撤回为草稿"),
-               "archive": _("课程已归档")}[action], "success")
+        flash(
+            {
+                "publish": _("课程已发布"),
+                "unpublish": _("课程已撤回为草稿"),
+                "archive": _("课程已归档"),
+            }[action],
+            "success",
+        )
     return redirect(url_for("courses.edit_course", course_id=course.id))
 
 
@@ -154,8 +195,9 @@ def new_lesson(course_id: int):
     form = TextLessonForm()
     if form.validate_on_submit():
         try:
-            operations.add_text_lesson(course, title=form.title.data, body=form.body.data,
-                                       required=form.required.data)
+            operations.add_text_lesson(
+                course, title=form.title.data, body=form.body.data, required=form.required.data
+            )
         except OperationError as error:
             show_errors(form, error)
         else:
@@ -172,8 +214,9 @@ def edit_lesson(lesson_id: int):
     form = TextLessonForm(obj=lesson)
     if form.validate_on_submit():
         try:
-            operations.update_text_lesson(lesson, title=form.title.data, body=form.body.data,
-                                          required=form.required.data)
+            operations.update_text_lesson(
+                lesson, title=form.title.data, body=form.body.data, required=form.required.data
+            )
         except OperationError as error:
             show_errors(form, error)
         else:
@@ -203,6 +246,7 @@ def change_lesson(lesson_id: int, action: str):
 
 
 # Categories ---------------------------------------------------------------------------------
+
 
 @bp.route("/admin/categories", methods=["GET", "POST"])
 @login_required

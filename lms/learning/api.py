@@ -27,13 +27,22 @@ def _course(course_id: int) -> Course:
     return course
 
 
-@endpoint(api_bp, "/courses/<int:course_id>/enrolment", "PUT", summary="报名课程（重复报名返回已有报名）",
-          response=EnrolmentOut, status=201)
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/enrolment",
+    "PUT",
+    summary="报名课程（重复报名返回已有报名）",
+    response=EnrolmentOut,
+    status=201,
+)
 def put_enrolment(course_id: int):
     enrolment, new = operations.enrol(current_user, _course(course_id))
     db.session.commit()
-    out = EnrolmentOut(course_id=enrolment.course_id, enrolled_at=enrolment.enrolled_at,
-                       completed_at=enrolment.completed_at).model_dump(mode="json")
+    out = EnrolmentOut(
+        course_id=enrolment.course_id,
+        enrolled_at=enrolment.enrolled_at,
+        completed_at=enrolment.completed_at,
+    ).model_dump(mode="json")
     return out, 201 if new else 200
 
 
@@ -42,5 +51,3 @@ def delete_enrolment(course_id: int):
     operations.withdraw(current_user, _course(course_id))
     db.session.commit()
     return "", 204
-
-

@@ -16,9 +16,15 @@ from lms.learning.models import Enrolment
 
 
 def _enrolled_ids(user, course_ids: list[int]) -> set[int]:
-    return set(db.session.scalars(select(Enrolment.course_id).where(
-        Enrolment.user_id == user.id, Enrolment.course_id.in_(course_ids),
-        Enrolment.withdrawn_at.is_(None))))
+    return set(
+        db.session.scalars(
+            select(Enrolment.course_id).where(
+                Enrolment.user_id == user.id,
+                Enrolment.course_id.in_(course_ids),
+                Enrolment.withdrawn_at.is_(None),
+            )
+        )
+    )
 
 
 register_enrolment_lookup(_enrolled_ids)
@@ -65,9 +71,11 @@ def withdraw(course_id: int):
 @login_required
 def my_courses():
     enrolments = db.session.scalars(
-        select(Enrolment).join(Enrolment.course)
+        select(Enrolment)
+        .join(Enrolment.course)
         .where(Enrolment.user_id == current_user.id, Enrolment.withdrawn_at.is_(None))
-        .order_by(Enrolment.enrolled_at.desc())).all()
+        .order_by(Enrolment.enrolled_at.desc())
+    ).all()
     return render_template("learning/my_courses.html", enrolments=enrolments)
 
 
@@ -76,13 +84,17 @@ def lesson(lesson_id: int):
     lesson = access.lesson_or_404(lesson_id)
     if not access.can_study(current_user, lesson):
         if not current_user.is_authenticated:
-            return redirect(url_for("accounts.sign_in", next=url_for("learning.lesson", lesson_id=lesson.id)))
+            return redirect(
+                url_for("accounts.sign_in", next=url_for("learning.lesson", lesson_id=lesson.id))
+            )
         flash(_("请先报名这门课程再开始学习"), "info")
         return redirect(url_for("courses.course", course_id=lesson.course_id))
     lessons = lesson.course.lessons
     index = lessons.index(lesson)
-    return render_template("learning/lesson.html", lesson=lesson, course=lesson.course,
-                           previous=lessons[index - 1] if index > 0 else None,
-                           following=lessons[index + 1] if index + 1 < len(lessons) else None)
-
-
+    return render_template(
+        "learning/lesson.html",
+        lesson=lesson,
+        course=lesson.course,
+        previous=lessons[index - 1] if index > 0 else None,
+        following=lessons[index + 1] if index + 1 < len(lessons) else None,
+    )

@@ -1,0 +1,148 @@
+"""Fixtures: a fresh database per test (a temporary SQLite file, or the PostgreSQL named by
+LMS_TEST_DATABASE_URL, emptied after each test), and builders that go through operations."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from lms import create_app
+from lms.accounts import operations as accounts
+from lms.accounts.models import Level, OrgUnit, Role, User
+from lms.courses import operations as courses
+from lms.courses.models import Category, Course
+from lms.extensions import db
+
+PASSWORD = "Qingshan#2026"
+PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
+_phones = itertools.count(1)
+
+
+def make_app(tmp_path: Path, **overrides):
+    config = {
+        "TESTING": True,
+        "LMS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": PG_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "LMS_MEDIA_DIR": str(tmp_path / "media"),
+        "LMS_QUEUE_IMMEDIATE": True,
+        "WTF_CSRF_ENABLED": False,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change the configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, app_config):
+    app = make_app(tmp_path, **app_config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        if PG_URL:
+            tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            with db.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def county(app) -> OrgUnit:
+    """泸县 with two towns of two villages each."""
+    county = accounts.create_org_unit(name="泸县", code="510521", level=Level.COUNTY, parent=None,
+                                      population=1000)
+    for t, town_name in enumerate(["福集镇", "嘉明镇"], start=1):
+        town = accounts.create_org_unit(name=town_name, code=f"510521{t:03d}", level=Level.TOWN,
+                                        parent=county, population=400)
+        for v, village in enumerate(["一村", "二村"], start=1):
+            accounts.create_org_unit(name=f"{town_name}{village}", code=f"{town.code}{v:03d}",
+                                     level=Level.VILLAGE, parent=town, population=200)
+    db.session.commit()
+    return county
+
+
+def unit(name: str) -> OrgUnit:
+    return db.session.scalar(select(OrgUnit).filter_by(name=name))
+
+
+def new_phone() -> str:
+    return f"136{next(_phones):08d}"
+
+
+@pytest.fixture
+def create_user(county):
+    def create(role: Role = Role.RESIDENT, unit_name: str = "福集镇一村", *, name: str = "测试用户",
+               phone: str | None = None) -> User:
+        roles = (Role.RESIDENT,) if role is Role.RESIDENT else (Role.RESIDENT, role)
+        user = accounts.create_user(phone=phone or new_phone(), name=name, password=PASSWORD,
+                                    org_unit=unit(unit_name), roles=roles)
+        db.session.commit()
+        return user
+
+    return create
+
+
+@pytest.fixture
+def resident(create_user) -> User:
+    return create_user(name="王芳")
+
+
+@pytest.fixture
+def teacher(create_user) -> User:
+    return create_user(Role.TEACHER, "福集镇", name="李老师")
+
+
+@pytest.fixture
+def categories(app) -> dict[str, Category]:
+    made = {name: courses.create_category(name) for name in ["农村实用技术", "健康养生", "法制教育"]}
+    db.session.commit()
+    return made
+
+
+@pytest.fixture
+def create_course(teacher, categories):
+    def create(title: str = "生猪科学养殖技术", *, category: str = "农村实用技术", hours=16,
+               lessons: int = 2, publish: bool = True, by: User | None = None) -> Course:
+        course = courses.create_course(by or teacher, title=title, summary="<p>简介</p>",
+                                       category=categories[category], hours=hours)
+        for number in range(1, lessons + 1):
+            courses.add_text_lesson(course, title=f"第{number}课", body=f"<p>内容{number}</p>")
+        if publish:
+            courses.publish_course(course)
+        db.session.commit()
+        return course
+
+    return create
+
+
+def sign_in(client, user: User, password: str = PASSWORD):
+    response = client.post("/sign-in", data={"phone": user.phone, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def api_token(client, user: User, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/api/v1/auth/tokens", json={"phone": user.phone, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def csrf_token(client, path: str = "/sign-in") -> str:
+    """The CSRF token embedded in a page (for tests that keep CSRF protection on)."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
