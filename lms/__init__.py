@@ -12,7 +12,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, courses, learning
+    from lms import accounts, cli, courses, learning
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, web
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     jobs.init_app(app)
     web.init_app(app)
+    cli.init_app(app)
 
     # Blueprints, in the order the features depend on each other.
     app.register_blueprint(core_api.docs)

@@ -25,7 +25,13 @@ def main() -> None:
     """Entry point of the ``lms`` console script."""
 
 
-@main.group()
+def init_app(app) -> None:
+    """Attach the feature commands to the app (FlaskGroup shows the app's commands)."""
+    for command in (demo, accounts, worker):
+        app.cli.add_command(command)
+
+
+@click.group()
 def demo() -> None:
     """Demo data."""
 
@@ -39,7 +45,7 @@ def demo_load() -> None:
     load_demo(echo=click.echo)
 
 
-@main.group()
+@click.group()
 def accounts() -> None:
     """Accounts and roles."""
 
@@ -111,7 +117,7 @@ def accounts_create(
     click.echo(f"created {role} {user.name} ({user.phone}) over {org_unit.name}")
 
 
-@main.command("worker")
+@click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
 @with_appcontext
 def worker(workers: int) -> None:

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "LMS_SEARCH_DIR": None,
     "LMS_QUEUE_URL": None,
     "LMS_QUEUE_IMMEDIATE": False,
+    "LMS_PROXY_COUNT": 0,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
@@ -46,6 +47,7 @@ ENVIRONMENT = {
     "LMS_MEDIA_DIR": "LMS_MEDIA_DIR",
     "LMS_QUEUE_URL": "LMS_QUEUE_URL",
     "LMS_SEARCH_DIR": "LMS_SEARCH_DIR",
+    "LMS_PROXY_COUNT": "LMS_PROXY_COUNT",
 }
 
 

@@ -1,0 +1,147 @@
+"""Security from the first line: CSRF, cookies, headers, error pages, the generated secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from lms.accounts.models import User
+from lms.extensions import db
+from tests.conftest import PASSWORD, api_token, csrf_token, make_app, sign_in
+
+
+@pytest.fixture
+def app_config():
+    return {"WTF_CSRF_ENABLED": True}
+
+
+def test_form_without_csrf_token_is_refused_and_saves_nothing(client, county):
+    response = client.post(
+        "/sign-up",
+        data={"phone": "13612345678", "name": "张三", "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+    assert db.session.query(User).count() == 0
+
+
+def test_sign_in_with_csrf_token_works(client, resident):
+    token = csrf_token(client)
+    response = client.post(
+        "/sign-in", data={"phone": resident.phone, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def test_cookie_authenticated_api_write_needs_csrf_header(client, resident, create_course):
+    course = create_course()
+    token = csrf_token(client)
+    client.post(
+        "/sign-in", data={"phone": resident.phone, "password": PASSWORD, "csrf_token": token}
+    )
+
+    refused = client.put(f"/api/v1/courses/{course.id}/enrolment")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "csrf_failed"
+
+    accepted = client.put(f"/api/v1/courses/{course.id}/enrolment", headers={"X-CSRFToken": token})
+    assert accepted.status_code == 201
+
+
+def test_bearer_api_write_needs_no_csrf(client, resident, create_course):
+    course = create_course()
+    headers = api_token(client, resident)
+    assert client.put(f"/api/v1/courses/{course.id}/enrolment", headers=headers).status_code == 201
+
+
+def test_security_headers_on_pages_and_api(client, county):
+    for path in ("/", "/api/v1/org-units"):
+        response = client.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_keep_the_content_security_policy(client, resident, create_course):
+    """No inline scripts, styles or handlers, which the policy would block."""
+    course = create_course()
+    sign_in(client, resident)
+    for path in ("/", "/courses", f"/courses/{course.id}", "/me/courses", "/account", "/nope"):
+        html = client.get(path).get_data(as_text=True)
+        assert "style=" not in html, path
+        assert " onclick=" not in html, path
+        assert "<script>" not in html, path
+
+
+def test_session_cookie_is_httponly_and_samesite(client, resident):
+    response = client.post(
+        "/sign-in",
+        data={"phone": resident.phone, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_secure_cookies_when_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_SECURE_COOKIES", "1")
+    app = make_app(tmp_path)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_error_pages_are_chinese(client, county):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_api_errors_are_json_never_html(client, county):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    response = client.post("/api/v1/org-units")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["message"]
+
+
+def test_unexpected_error_gives_chinese_500(tmp_path):
+    app = make_app(tmp_path, LMS_RAISE_ERRORS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    @app.get("/api/v1/boom")
+    def api_boom():
+        raise RuntimeError("boom")
+
+    with app.app_context():
+        client = app.test_client()
+        response = client.get("/boom")
+        assert response.status_code == 500
+        assert "系统出错了" in response.get_data(as_text=True)
+        assert client.get("/api/v1/boom").get_json()["error"]["code"] == "internal_error"
+
+
+def test_secret_is_generated_once_into_the_instance_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    first = make_app(tmp_path)
+    second = make_app(tmp_path)
+    secret_file = tmp_path / "instance" / "secret_key"
+    assert secret_file.exists()
+    assert oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    assert (
+        first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == secret_file.read_text().strip()
+    )
+    assert len(first.config["SECRET_KEY"]) >= 64
+
+
+def test_open_redirect_after_sign_in_is_refused(client, resident):
+    response = client.post(
+        "/sign-in?next=https://evil.example/",
+        data={"phone": resident.phone, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
