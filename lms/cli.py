@@ -134,3 +134,7 @@ def worker(workers: int) -> None:
         workers=workers, worker_type="thread", periodic=True, check_worker_health=True
     )
     consumer.run()
+
+
+if __name__ == "__main__":
+    main()

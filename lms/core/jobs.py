@@ -13,11 +13,12 @@ from flask import Flask
 from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 huey = Huey("lms", storage_class=MemoryStorage, results=False, utc=True)
 
-_PENDING = "lms_pending_jobs"
+_PENDING = "lms_after_commit"
+_UNDO = "lms_on_rollback"
 
 
 def init_app(app: Flask) -> None:
@@ -37,19 +38,38 @@ def init_app(app: Flask) -> None:
 
 
 def after_commit(session: Session, task: Any, *args: Any) -> None:
-    """Enqueue ``task(*args)`` once *session* commits."""
-    session.info.setdefault(_PENDING, []).append((task, args))
+    """Enqueue ``task(*args)`` once *session* commits; a rollback forgets it."""
+    _hooks(session, _PENDING).append((task, args))
+
+
+def on_rollback(session: Session, function: Any, *args: Any) -> None:
+    """Call ``function(*args)`` if *session* rolls back (undo a file written for this request)."""
+    _hooks(session, _UNDO).append((function, args))
+
+
+def _hooks(session: Session, key: str) -> list:
+    if isinstance(session, scoped_session):
+        session = session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even of an untouched session, is seen
+    return session.info.setdefault(key, [])
 
 
 @event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
+def _committed(session: Session) -> None:
+    session.info.pop(_UNDO, None)
     for task, args in session.info.pop(_PENDING, []):
         task(*args)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction) -> None:
+    # Only the outer transaction counts: a savepoint's rollback leaves the request going on.
+    if previous_transaction.nested:
+        return
     session.info.pop(_PENDING, None)
+    for function, args in session.info.pop(_UNDO, []):
+        function(*args)
 
 
 def app_task(**options: Any):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from lms.core.jobs import on_rollback
+
 
 def media_root() -> Path:
     return Path(current_app.config["LMS_MEDIA_DIR"])
@@ -41,29 +43,6 @@ def delete_file(relative: str) -> None:
     media_path(relative).unlink(missing_ok=True)
 
 
-_WRITTEN = "lms_written_files"
-
-
 def discard_on_rollback(session, relative: str) -> None:
     """Delete *relative* again if *session* rolls back, so a failed save leaves no file."""
-    session.info.setdefault(_WRITTEN, []).append(relative)
-
-
-def _forget_written(session) -> None:
-    session.info.pop(_WRITTEN, None)
-
-
-def _delete_written(session) -> None:
-    for relative in session.info.pop(_WRITTEN, []):
-        delete_file(relative)
-
-
-def _listen() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    event.listen(Session, "after_commit", _forget_written)
-    event.listen(Session, "after_rollback", _delete_written)
-
-
-_listen()
+    on_rollback(session, delete_file, relative)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 import secrets
+from html import escape
 
 import nh3
 from flask import current_app
@@ -49,9 +51,14 @@ ALLOWED_ATTRIBUTES = {
 
 
 def sanitise_html(html: str | None) -> str:
-    """Keep the formatting a lesson needs; drop scripts, handlers, styles and foreign schemes."""
+    """Keep the formatting a lesson needs; drop scripts, handlers, styles and foreign schemes.
+    Text typed without any tags (most teachers type on a phone) becomes paragraphs."""
+    html = (html or "").replace("\r\n", "\n")
+    if not re.search(r"<[a-zA-Z/!]", html):
+        paragraphs = [part.strip() for part in re.split(r"\n\s*\n", html) if part.strip()]
+        html = "".join(f"<p>{escape(part)}</p>".replace("\n", "<br>") for part in paragraphs)
     return nh3.clean(
-        html or "",
+        html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
