@@ -72,6 +72,6 @@ def managed_units(user: User) -> list[OrgUnit]:
     scopes = grant_units(user, Role.ADMIN)
     return list(
         db.session.scalars(
-            select(OrgUnit).where(within(scopes, OrgUnit.path)).order_by(OrgUnit.path)
+            select(OrgUnit).where(within(scopes, OrgUnit.path)).order_by(OrgUnit.code)
         )
     )

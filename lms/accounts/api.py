@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from lms.accounts import api_bp, operations
 from lms.accounts.models import OrgUnit, User
-from lms.core.api import ApiError, Schema, endpoint, not_found
+from lms.core.api import ApiError, Id, Schema, endpoint, not_found
 from lms.extensions import db
 
 
@@ -25,8 +25,8 @@ class ResidentIn(Schema):
     phone: str = Field(max_length=40)
     password: str = Field(max_length=256)
     name: str = Field(max_length=100)
-    org_unit_id: int
-    birth_year: int | None = None
+    org_unit_id: Id
+    birth_year: int | None = Field(None, ge=0, le=9999)
 
 
 class UnitRef(BaseModel):
@@ -147,7 +147,7 @@ def me():
     auth=False,
 )
 def org_units():
-    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.path)).all()
+    units = db.session.scalars(select(OrgUnit).order_by(OrgUnit.code)).all()
     nodes = {
         unit.id: OrgUnitNode(
             id=unit.id, name=unit.name, level=unit.level.value, population=unit.population

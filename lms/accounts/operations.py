@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.accounts import access, validation
 from lms.accounts.models import ApiToken, Level, LoginAttempt, OrgUnit, Role, RoleGrant, User
-from lms.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from lms.accounts.passwords import hash_password, needs_rehash, verify_password
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
 from lms.core.time import utcnow
 from lms.extensions import db
@@ -168,7 +168,7 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
     else:
         phone_ok = True
     user = db.session.scalar(select(User).filter_by(phone=phone)) if phone_ok else None
-    valid = verify_password(user.password_hash if user else DUMMY_HASH, password or "")
+    valid = verify_password(user.password_hash if user else None, password or "")
     succeeded = bool(user and valid and user.active)
     db.session.add(
         LoginAttempt(phone=phone, address=address, succeeded=succeeded, attempted_at=now)

@@ -22,6 +22,7 @@ from lms.accounts.forms import (
 from lms.accounts.models import Level, OrgUnit, Role, RoleGrant, User
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
+from lms.core.web import int_arg
 from lms.extensions import db
 
 
@@ -29,7 +30,7 @@ def village_choices() -> dict[str, list[tuple[int, str]]]:
     """Villages grouped by town, for the sign-up select."""
     groups: dict[str, list[tuple[int, str]]] = {}
     villages = db.session.scalars(
-        select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.path)
+        select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.code)
     )
     for village in villages:
         groups.setdefault(village.parent.name, []).append((village.id, village.name))
@@ -126,7 +127,7 @@ def account():
             show_errors(form, error)
         else:
             db.session.commit()
-            login_user(current_user, remember=True)  # this session stays signed in
+            login_user(current_user._get_current_object(), remember=True)  # this one stays in
             flash(_("密码已修改，其他设备上的登录已退出"), "success")
             return redirect(url_for("accounts.account"))
     return render_form("accounts/account.html", form)
@@ -147,7 +148,7 @@ def _require_admin() -> list[OrgUnit]:
 def people():
     scopes = _require_admin()
     q = request.args.get("q", "").strip()[:40]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(int_arg("page", 1), 10_000)
     query = (
         select(User)
         .join(User.org_unit)

@@ -10,25 +10,31 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lms.core.models import MAX_ID
 
 API_PREFIX = "/api/v1"
 
 
 class Schema(BaseModel):
-    """Base of every request and response model: unknown fields are refused."""
+    """Base of every request model: unknown fields are refused. Strings are kept as sent
+    (passwords may have spaces); operations normalise what they store."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Page(BaseModel):
-    page: int = 1
-    per_page: int = 20
+    page: int = Field(1, ge=1, le=100_000)
+    per_page: int = Field(20, ge=1, le=100)
 
 
 @dataclass
@@ -186,18 +192,6 @@ def _message(item: dict[str, Any]) -> str:
     if kind == "literal_error" or kind == "enum":
         return _("取值无效")
     return _("格式不正确")
-
-
-def paginate(query_page: int, per_page: int) -> tuple[int, int]:
-    """Clamp page numbers: page ≥ 1, 1 ≤ per_page ≤ 100."""
-    if query_page < 1:
-        raise ApiError(
-            422, "validation_error", _("页码必须大于 0"), {"page": [_("页码必须大于 0")]}
-        )
-    if not 1 <= per_page <= 100:
-        message = _("每页数量应在 1 到 100 之间")
-        raise ApiError(422, "validation_error", message, {"per_page": [message]})
-    return query_page, per_page
 
 
 def openapi_document() -> dict[str, Any]:

@@ -47,6 +47,11 @@ str200 = Annotated[str, mapped_column(String(200))]
 hours = Annotated[Decimal, mapped_column(Numeric(7, 1))]
 
 
+# Ids fit a 32-bit signed integer on every database; larger numbers from a URL or a request are
+# refused before they reach a query (SQLite and PostgreSQL would fail on them).
+MAX_ID = 2**31 - 1
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -9,9 +9,11 @@ from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from lms.core.api import API_PREFIX, ApiError, error_response
 from lms.core.errors import OperationError
+from lms.core.models import MAX_ID
 from lms.core.time import format_local
 from lms.extensions import csrf, db, login_manager
 
@@ -57,7 +59,22 @@ def is_api_request() -> bool:
     return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
 
 
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in every URL: numbers beyond the id range simply do not match (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A whole-number query argument within the id range, else *default*."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else default
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt
     login_manager.anonymous_user = Anonymous
     login_manager.login_view = "accounts.sign_in"
     login_manager.session_protection = "basic"

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from lms.accounts.models import OrgUnit
-from lms.core.api import ApiError, Page, Schema, endpoint, not_found, paginate
+from lms.core.api import ApiError, Id, Page, Schema, endpoint, not_found
 from lms.core.errors import field_error
+from lms.core.models import MAX_ID
 from lms.courses import access, api_bp, operations
 from lms.courses.catalogue import catalogue_query, enrolled_course_ids
 from lms.courses.models import Category, Course, LessonKind
@@ -23,7 +24,7 @@ from lms.extensions import db
 class CourseQuery(Page):
     q: str = Field("", max_length=100)
     category: str | None = Field(None, max_length=40, description="分类名称或编号")
-    org_unit_id: int | None = None
+    org_unit_id: Id | None = None
     order: str = Field("newest", pattern="^(newest|popular)$")
 
 
@@ -86,7 +87,7 @@ def _category(value: str | int | None) -> Category | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) or str(value).isdigit():
-        category = db.session.get(Category, int(value))
+        category = db.session.get(Category, int(value)) if 0 < int(value) <= MAX_ID else None
     else:
         category = db.session.scalar(select(Category).filter_by(name=str(value).strip()))
     if category is None:
@@ -143,7 +144,7 @@ def detail_out(course: Course) -> dict:
     auth=False,
 )
 def list_courses(query: CourseQuery):
-    page, per_page = paginate(query.page, query.per_page)
+    page, per_page = query.page, query.per_page
     org_unit = None
     if query.org_unit_id is not None:
         org_unit = db.session.get(OrgUnit, query.org_unit_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from html import escape
+from html import escape, unescape
 
 import nh3
 from flask import current_app
@@ -66,9 +66,21 @@ def sanitise_html(html: str | None) -> str:
     )
 
 
+def editable_text(html: str | None) -> str:
+    """What a teacher edits: paragraphs and line breaks back as plain text when that is all the
+    HTML holds (``sanitise_html`` turns them into paragraphs again), else the HTML itself."""
+    html = html or ""
+    if re.search(r"<(?!/?(?:p|br)\s*/?>)[a-zA-Z/]", html):
+        return html
+    text = re.sub(r"<br\s*/?>", "\n", html)
+    text = re.sub(r"</p>\s*<p>", "\n\n", text)
+    return unescape(re.sub(r"</?p>", "", text)).strip()
+
+
 def plain_text(value: str | None) -> str:
-    """Text with every tag removed (for summaries shown as plain text)."""
-    return nh3.clean(value or "", tags=set()).strip()
+    """Text with every tag removed, entities decoded: what a title is stored as (the templates
+    escape it when they show it)."""
+    return unescape(nh3.clean(value or "", tags=set())).strip()
 
 
 def save_cover(stream, *, field: str = "cover") -> str:

@@ -99,6 +99,7 @@ def update_course(
     is_open: bool | None = None,
     cover=None,
 ) -> Course:
+    _ensure_editable(course)
     course.title, course.summary = _title(title), _summary(summary)
     course.category, course.hours = _category(category), _hours(hours)
     if is_open is not None:
@@ -152,14 +153,23 @@ def archive_course(course: Course) -> Course:
 # Lessons ------------------------------------------------------------------------------------
 
 
-def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
+def _ensure_editable(course: Course) -> None:
     if course.status is CourseStatus.ARCHIVED:
         raise Conflict(_("已归档的课程不能再修改"))
-    body = sanitise_html(body).strip()
+
+
+def _lesson_body(value: str | None) -> str:
+    body = sanitise_html(value).strip()
     if not plain_text(body) and "<img" not in body:
         raise field_error("body", _("请填写课时内容"))
     if len(body) > 200_000:
         raise field_error("body", _("课时内容太长"))
+    return body
+
+
+def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
+    _ensure_editable(course)
+    body = _lesson_body(body)
     position = (
         db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id))
         or 0
@@ -178,9 +188,8 @@ def add_text_lesson(course: Course, *, title: str, body: str, required: bool = T
 
 
 def update_text_lesson(lesson: Lesson, *, title: str, body: str, required: bool) -> Lesson:
-    body = sanitise_html(body).strip()
-    if not plain_text(body) and "<img" not in body:
-        raise field_error("body", _("请填写课时内容"))
+    _ensure_editable(lesson.course)
+    body = _lesson_body(body)
     lesson.title, lesson.body, lesson.required = _title(title), body, required
     db.session.flush()
     return lesson
@@ -196,6 +205,7 @@ def delete_lesson(lesson: Lesson) -> None:
 
 def move_lesson(lesson: Lesson, offset: int) -> None:
     """Move *lesson* up (-1) or down (+1) among its course's lessons."""
+    _ensure_editable(lesson.course)
     lessons = list(lesson.course.lessons)
     index = lessons.index(lesson)
     target = index + offset

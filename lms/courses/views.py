@@ -12,16 +12,17 @@ from lms.accounts.forms import EmptyForm
 from lms.core import storage
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
+from lms.core.web import int_arg
 from lms.courses import access, bp, operations
 from lms.courses.catalogue import ORDERS, active_categories, catalogue_query
+from lms.courses.content import editable_text
 from lms.courses.forms import CategoryForm, CourseForm, TextLessonForm
 from lms.courses.models import Category, Course, Lesson
 from lms.extensions import db
 
 
 def _page_number() -> int:
-    page = request.args.get("page", 1, type=int) or 1
-    return max(1, min(page, 10_000))
+    return min(int_arg("page", 1), 10_000)
 
 
 @bp.get("/")
@@ -37,7 +38,7 @@ def index():
 @bp.get("/courses")
 def catalogue():
     q = request.args.get("q", "").strip()[:100]
-    category_id = request.args.get("category", type=int)
+    category_id = int_arg("category")
     order = request.args.get("order", "newest")
     order = order if order in ORDERS else "newest"
     page = _page_number()
@@ -130,6 +131,8 @@ def new_course():
 def edit_course(course_id: int):
     course = access.get_course_or_404(course_id, current_user, for_edit=True)
     form = CourseForm(obj=course, category_id=course.category_id)
+    if not form.is_submitted():
+        form.summary.data = editable_text(course.summary)
     form.category_id.choices = _category_choices()
     if form.validate_on_submit():
         try:
@@ -212,6 +215,8 @@ def new_lesson(course_id: int):
 def edit_lesson(lesson_id: int):
     lesson = access.get_lesson_or_404(lesson_id, current_user, for_edit=True)
     form = TextLessonForm(obj=lesson)
+    if not form.is_submitted():
+        form.body.data = editable_text(lesson.body)
     if form.validate_on_submit():
         try:
             operations.update_text_lesson(
