@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import select, text
 
 from lms import create_app
@@ -31,6 +32,7 @@ def make_app(tmp_path: Path, **overrides):
         "LMS_MEDIA_DIR": str(tmp_path / "media"),
         "LMS_QUEUE_IMMEDIATE": True,
         "WTF_CSRF_ENABLED": False,
+        "LMS_ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
     config.update(overrides)
     return create_app(config)
@@ -45,6 +47,13 @@ def app_config() -> dict:
 @pytest.fixture
 def app(tmp_path, app_config):
     app = make_app(tmp_path, **app_config)
+
+    def fresh_g(sender, **extra):
+        # The test keeps one application context open and every request reuses it; production
+        # gives each request its own ``g`` (where Flask-Login caches the user), so do the same.
+        g.__dict__.clear()
+
+    request_started.connect(fresh_g, app)
     with app.app_context():
         db.create_all()
         yield app
@@ -64,14 +73,21 @@ def client(app):
 @pytest.fixture
 def county(app) -> OrgUnit:
     """泸县 with two towns of two villages each."""
-    county = accounts.create_org_unit(name="泸县", code="510521", level=Level.COUNTY, parent=None,
-                                      population=1000)
+    county = accounts.create_org_unit(
+        name="泸县", code="510521", level=Level.COUNTY, parent=None, population=1000
+    )
     for t, town_name in enumerate(["福集镇", "嘉明镇"], start=1):
-        town = accounts.create_org_unit(name=town_name, code=f"510521{t:03d}", level=Level.TOWN,
-                                        parent=county, population=400)
+        town = accounts.create_org_unit(
+            name=town_name, code=f"510521{t:03d}", level=Level.TOWN, parent=county, population=400
+        )
         for v, village in enumerate(["一村", "二村"], start=1):
-            accounts.create_org_unit(name=f"{town_name}{village}", code=f"{town.code}{v:03d}",
-                                     level=Level.VILLAGE, parent=town, population=200)
+            accounts.create_org_unit(
+                name=f"{town_name}{village}",
+                code=f"{town.code}{v:03d}",
+                level=Level.VILLAGE,
+                parent=town,
+                population=200,
+            )
     db.session.commit()
     return county
 
@@ -86,11 +102,21 @@ def new_phone() -> str:
 
 @pytest.fixture
 def create_user(county):
-    def create(role: Role = Role.RESIDENT, unit_name: str = "福集镇一村", *, name: str = "测试用户",
-               phone: str | None = None) -> User:
+    def create(
+        role: Role = Role.RESIDENT,
+        unit_name: str = "福集镇一村",
+        *,
+        name: str = "测试用户",
+        phone: str | None = None,
+    ) -> User:
         roles = (Role.RESIDENT,) if role is Role.RESIDENT else (Role.RESIDENT, role)
-        user = accounts.create_user(phone=phone or new_phone(), name=name, password=PASSWORD,
-                                    org_unit=unit(unit_name), roles=roles)
+        user = accounts.create_user(
+            phone=phone or new_phone(),
+            name=name,
+            password=PASSWORD,
+            org_unit=unit(unit_name),
+            roles=roles,
+        )
         db.session.commit()
         return user
 
@@ -109,17 +135,31 @@ def teacher(create_user) -> User:
 
 @pytest.fixture
 def categories(app) -> dict[str, Category]:
-    made = {name: courses.create_category(name) for name in ["农村实用技术", "健康养生", "法制教育"]}
+    made = {
+        name: courses.create_category(name) for name in ["农村实用技术", "健康养生", "法制教育"]
+    }
     db.session.commit()
     return made
 
 
 @pytest.fixture
 def create_course(teacher, categories):
-    def create(title: str = "生猪科学养殖技术", *, category: str = "农村实用技术", hours=16,
-               lessons: int = 2, publish: bool = True, by: User | None = None) -> Course:
-        course = courses.create_course(by or teacher, title=title, summary="<p>简介</p>",
-                                       category=categories[category], hours=hours)
+    def create(
+        title: str = "生猪科学养殖技术",
+        *,
+        category: str = "农村实用技术",
+        hours=16,
+        lessons: int = 2,
+        publish: bool = True,
+        by: User | None = None,
+    ) -> Course:
+        course = courses.create_course(
+            by or teacher,
+            title=title,
+            summary="<p>简介</p>",
+            category=categories[category],
+            hours=hours,
+        )
         for number in range(1, lessons + 1):
             courses.add_text_lesson(course, title=f"第{number}课", body=f"<p>内容{number}</p>")
         if publish:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from lms.cli import main
-
 from lms.accounts.models import OrgUnit, User
+from lms.cli import main
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from lms.accounts.models import Role
@@ -75,14 +76,12 @@ class ChangePasswordForm(FlaskForm):
 
 
 class GrantRoleForm(FlaskForm):
-    role = SelectField(
-        _l("角色"), choices=[(role.value, role.label) for role in Role], validators=[DataRequired()]
-    )
+    role = SelectField(_l("角色"), validators=[DataRequired()])
     org_unit_id = SelectField(_l("管理范围"), coerce=int, validators=[InputRequired()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [(role.value, role.label) for role in Role]
+        self.role.choices = [SelectChoice(role.value, role.label) for role in Role]
 
 
 class OrgUnitForm(FlaskForm):

@@ -148,25 +148,26 @@ class RateLimited(OperationError):
 
 def authenticate(phone: str, password: str, *, address: str) -> User | None:
     """The user whose phone and password these are, or None. Every attempt is recorded; too
-    many recent failures for the phone or the address raise RateLimited before checking."""
-    phone = (phone or "").strip()[:40]
+    many recent failures for the phone or the address raise RateLimited before checking.
+    A success clears the phone's count, never the address's (owning one account must not
+    reset the guessing budget of an address)."""
+    typed = (phone or "").strip()[:40]
+    try:
+        phone, phone_ok = validation.normalize_phone(typed), True
+    except ValueError:
+        phone, phone_ok = typed, False
     address = (address or "unknown")[:64]
     now = utcnow()
-    window = now - timedelta(seconds=current_app.config["LMS_LOGIN_WINDOW_S"])
-    minutes = max(1, current_app.config["LMS_LOGIN_WINDOW_S"] // 60)
+    config = current_app.config
+    window = now - timedelta(seconds=config["LMS_LOGIN_WINDOW_S"])
     if (
-        _failures(LoginAttempt.phone == phone, window)
-        >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
+        _failures(LoginAttempt.phone == phone, window, since_success=True)
+        >= config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
         or _failures(LoginAttempt.address == address, window)
-        >= current_app.config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        >= config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]
     ):
+        minutes = max(1, config["LMS_LOGIN_WINDOW_S"] // 60)
         raise RateLimited(_("登录失败次数过多，请 %(n)s 分钟后再试", n=minutes))
-    try:
-        phone = validation.normalize_phone(phone)
-    except ValueError:
-        phone_ok = False
-    else:
-        phone_ok = True
     user = db.session.scalar(select(User).filter_by(phone=phone)) if phone_ok else None
     valid = verify_password(user.password_hash if user else None, password or "")
     succeeded = bool(user and valid and user.active)
@@ -179,22 +180,23 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
     return user if succeeded else None
 
 
-def _failures(condition, since) -> int:
-    last_success = (
-        select(func.max(LoginAttempt.attempted_at))
-        .where(condition, LoginAttempt.succeeded.is_(True))
-        .scalar_subquery()
-    )
-    return db.session.scalar(
+def _failures(condition, window_start, *, since_success: bool = False) -> int:
+    """Failed attempts matching *condition* in the window (after the last success, if asked)."""
+    query = (
         select(func.count())
         .select_from(LoginAttempt)
         .where(
-            condition,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.attempted_at >= since,
-            LoginAttempt.attempted_at > func.coalesce(last_success, since),
+            condition, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= window_start
         )
     )
+    if since_success:
+        last_success = (
+            select(func.max(LoginAttempt.attempted_at))
+            .where(condition, LoginAttempt.succeeded.is_(True))
+            .scalar_subquery()
+        )
+        query = query.where(LoginAttempt.attempted_at > func.coalesce(last_success, window_start))
+    return db.session.scalar(query)
 
 
 def change_password(user: User, *, current: str, new: str) -> None:

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts import access, bp, operations
 from lms.accounts.forms import (
@@ -26,15 +27,12 @@ from lms.core.web import int_arg
 from lms.extensions import db
 
 
-def village_choices() -> dict[str, list[tuple[int, str]]]:
+def village_choices() -> list[SelectChoice]:
     """Villages grouped by town, for the sign-up select."""
-    groups: dict[str, list[tuple[int, str]]] = {}
     villages = db.session.scalars(
         select(OrgUnit).filter_by(level=Level.VILLAGE).order_by(OrgUnit.code)
     )
-    for village in villages:
-        groups.setdefault(village.parent.name, []).append((village.id, village.name))
-    return groups
+    return [SelectChoice(v.id, v.name, optgroup=v.parent.name) for v in villages]
 
 
 def _safe_next(target: str | None) -> str:
@@ -179,7 +177,7 @@ def person(user_id: int):
     user = access.get_managed_user_or_404(current_user, user_id)
     form = GrantRoleForm()
     form.org_unit_id.choices = [
-        (unit.id, unit.full_name) for unit in access.managed_units(current_user)
+        SelectChoice(unit.id, unit.full_name) for unit in access.managed_units(current_user)
     ]
     if form.validate_on_submit():
         unit = db.session.get(OrgUnit, form.org_unit_id.data)

@@ -3,8 +3,9 @@ API writes, security headers, locale choice, error pages and template helpers.""
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -34,16 +35,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 ERROR_MESSAGES = {
-    400: ("请求有误", "提交的内容无法识别，请返回重试。"),
-    401: ("请先登录", "这个页面需要登录后才能查看。"),
-    403: ("没有权限", "您没有权限访问这个页面。"),
-    404: ("页面不存在", "您要找的页面不存在，或者已被删除。"),
-    405: ("操作不支持", "这个地址不支持这种操作。"),
-    413: ("文件太大", "上传的内容超过了大小限制。"),
-    415: ("格式不支持", "提交的内容格式不受支持。"),
-    422: ("内容有误", "提交的内容有误，请检查后重试。"),
-    429: ("操作太频繁", "操作太频繁，请稍后再试。"),
-    500: ("系统出错了", "服务器遇到了问题，我们会尽快修复，请稍后再试。"),
+    400: (_l("请求有误"), _l("提交的内容无法识别，请返回重试。")),
+    401: (_l("请先登录"), _l("这个页面需要登录后才能查看。")),
+    403: (_l("没有权限"), _l("您没有权限访问这个页面。")),
+    404: (_l("页面不存在"), _l("您要找的页面不存在，或者已被删除。")),
+    405: (_l("操作不支持"), _l("这个地址不支持这种操作。")),
+    413: (_l("文件太大"), _l("上传的内容超过了大小限制。")),
+    415: (_l("格式不支持"), _l("提交的内容格式不受支持。")),
+    422: (_l("内容有误"), _l("提交的内容有误，请检查后重试。")),
+    429: (_l("操作太频繁"), _l("操作太频繁，请稍后再试。")),
+    500: (_l("系统出错了"), _l("服务器遇到了问题，我们会尽快修复，请稍后再试。")),
 }
 
 
@@ -99,9 +100,9 @@ def init_app(app: Flask) -> None:
 
 
 def select_locale(app: Flask | None = None) -> str:
-    from flask import current_app
-
     locales = (app or current_app).config["LMS_LOCALES"]
+    if not has_request_context():
+        return locales[0]  # commands and background jobs speak the default language
     wanted = session.get("locale") if not is_api_request() else request.args.get("lang")
     return wanted if wanted in locales else locales[0]
 
@@ -117,6 +118,9 @@ def _sqlite_pragmas(connection, record) -> None:
 
 def _load_user(session_id: str):
     from lms.accounts.models import User
+
+    if has_request_context() and "Authorization" in request.headers:
+        return None  # a request that presents a token is judged by the token alone
 
     user_id, _sep, nonce = session_id.partition(".")
     if not user_id.isdigit():
@@ -166,13 +170,12 @@ def _protect_cookie_api_writes() -> None:
         and request.method not in ("GET", "HEAD", "OPTIONS")
         and "Authorization" not in request.headers
         and request.cookies.get(_session_cookie_name())
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
     ):
         csrf.protect()
 
 
 def _session_cookie_name() -> str:
-    from flask import current_app
-
     return current_app.config.get("SESSION_COOKIE_NAME", "session")
 
 
@@ -190,7 +193,7 @@ def _security_headers(response):
 def error_page(status: int, message: str | None = None):
     title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
     return render_template(
-        "errors/error.html", status=status, title=_(title), message=message or _(default)
+        "errors/error.html", status=status, title=str(title), message=message or str(default)
     ), status
 
 
@@ -209,7 +212,7 @@ def _http_error(error: HTTPException):
             415: "unsupported_media_type",
             429: "rate_limited",
         }
-        response = error_response(status, codes.get(status, "error"), _(default))
+        response = error_response(status, codes.get(status, "error"), str(default))
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
@@ -237,12 +240,10 @@ def _operation_error(error: OperationError):
 
 
 def _unexpected_error(error: Exception):
-    from flask import current_app
-
     current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
     db.session.rollback()
     if current_app.testing and current_app.config.get("LMS_RAISE_ERRORS", True):
         raise error
     if is_api_request():
-        return error_response(500, "internal_error", _(ERROR_MESSAGES[500][1]))
+        return error_response(500, "internal_error", str(ERROR_MESSAGES[500][1]))
     return error_page(500)

@@ -83,6 +83,14 @@ def plain_text(value: str | None) -> str:
     return unescape(nh3.clean(value or "", tags=set())).strip()
 
 
+def human_size(size: int) -> str:
+    """1536 → "1.5 KB"; 5242880 → "5 MB"."""
+    if size < 1024:
+        return f"{size} B"
+    number, unit = (size / 1024, "KB") if size < 1024**2 else (size / 1024**2, "MB")
+    return f"{number:.1f}".removesuffix(".0") + f" {unit}"
+
+
 def save_cover(stream, *, field: str = "cover") -> str:
     """Check that *stream* is a real image within the size limit, fit it to the cover size,
     write it as JPEG under media/covers/ and return its relative path."""
@@ -91,9 +99,7 @@ def save_cover(stream, *, field: str = "cover") -> str:
     if not data:
         raise field_error(field, _("封面文件是空的"))
     if len(data) > limit:
-        raise field_error(
-            field, _("封面图片不能超过 %(n)s MB", n=limit // (1024 * 1024)), status=413
-        )
+        raise field_error(field, _("封面图片不能超过 %(size)s", size=human_size(limit)), status=413)
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in {"JPEG", "PNG", "WEBP", "GIF"}:

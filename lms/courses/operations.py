@@ -121,6 +121,8 @@ def _store_cover(stream) -> str:
 def publish_course(course: Course) -> Course:
     if course.status is CourseStatus.PUBLISHED:
         return course
+    if course.status is CourseStatus.ARCHIVED:
+        raise Conflict(_("已归档的课程不能重新发布"))
     if not course.lessons:
         raise OperationError(_("课程至少要有一节课才能发布"), status=409, code="conflict")
     course.status = CourseStatus.PUBLISHED

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from lms.accounts import access as accounts_access
 from lms.accounts.forms import EmptyForm
@@ -42,7 +52,7 @@ def catalogue():
     order = request.args.get("order", "newest")
     order = order if order in ORDERS else "newest"
     page = _page_number()
-    per_page = 12
+    per_page = current_app.config["LMS_PAGE_SIZE"]
     query = catalogue_query(q=q, category_id=category_id, order=order)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     courses = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
@@ -79,8 +89,8 @@ def cover(name: str):
 # Teaching -----------------------------------------------------------------------------------
 
 
-def _category_choices() -> list[tuple[int, str]]:
-    return [(category.id, category.name) for category in db.session.scalars(active_categories())]
+def _category_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.id, c.name) for c in db.session.scalars(active_categories())]
 
 
 @bp.get("/teach")

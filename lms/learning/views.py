@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lms.accounts.forms import EmptyForm
 from lms.core.errors import OperationError
 from lms.courses.catalogue import register_enrolment_lookup
+from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 from lms.learning import access, bp, operations
 from lms.learning.models import Enrolment
@@ -73,7 +74,12 @@ def my_courses():
     enrolments = db.session.scalars(
         select(Enrolment)
         .join(Enrolment.course)
-        .where(Enrolment.user_id == current_user.id, Enrolment.withdrawn_at.is_(None))
+        .where(
+            Enrolment.user_id == current_user.id,
+            Enrolment.withdrawn_at.is_(None),
+            # a course taken back to draft is out of sight until it is published again
+            Course.status != CourseStatus.DRAFT,
+        )
         .order_by(Enrolment.enrolled_at.desc())
     ).all()
     return render_template("learning/my_courses.html", enrolments=enrolments)

@@ -11,8 +11,15 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -31,9 +38,16 @@ def browser_page():
     """A phone-sized page (360 × 800) in headless Chromium, in Simplified Chinese."""
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 360, "height": 800}, locale="zh-CN",
-                                      device_scale_factor=1, is_mobile=True, has_touch=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            viewport={"width": 360, "height": 800},
+            locale="zh-CN",
+            device_scale_factor=1,
+            is_mobile=True,
+            has_touch=True,
+        )
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page

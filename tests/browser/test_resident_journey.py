@@ -45,4 +45,6 @@ def test_sign_up_find_enrol_and_see_my_courses(live_server, browser_page, create
     page.screenshot(path=str(ARTIFACTS / "my-courses-360.png"), full_page=True)
 
     user = db.session.scalar(select(User).filter_by(phone="13800138000"))
-    assert user is not None and user.name == "张大爷" and user.org_unit.name == "嘉明镇二村"
+    assert user is not None
+    assert user.name == "张大爷"
+    assert user.org_unit.name == "嘉明镇二村"

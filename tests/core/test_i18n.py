@@ -21,7 +21,8 @@ def _extracted() -> set[str]:
     for folder, method in ((ROOT / "lms", "python"), (ROOT / "templates", "jinja2")):
         method_map = [("**.py", "python")] if method == "python" else [("**.html", "jinja2")]
         for _filename, _line, message, _comments, _context in extract_from_dir(
-                folder, method_map=method_map, keywords=KEYWORDS):
+            folder, method_map=method_map, keywords=KEYWORDS
+        ):
             found.add(message if isinstance(message, str) else message[0])
     return found
 

@@ -17,7 +17,10 @@ from lms.extensions import db
 
 @pytest.fixture
 def app_config(tmp_path):
-    return {"LMS_QUEUE_IMMEDIATE": False, "LMS_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}"}
+    return {
+        "LMS_QUEUE_IMMEDIATE": False,
+        "LMS_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
+    }
 
 
 def test_jobs_are_sent_on_commit_and_dropped_on_rollback(app):
@@ -39,11 +42,19 @@ def test_worker_process_runs_queued_jobs(app, tmp_path):
     after_commit(db.session, delete_media_file, "covers/old.jpg")
     db.session.commit()
 
-    env = {**os.environ, "LMS_INSTANCE_DIR": str(tmp_path / "instance"),
-           "LMS_QUEUE_URL": app.config["LMS_QUEUE_URL"], "LMS_MEDIA_DIR": app.config["LMS_MEDIA_DIR"],
-           "LMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
-    worker = subprocess.Popen([sys.executable, "-m", "lms.cli", "worker", "-w", "1"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "LMS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "LMS_QUEUE_URL": app.config["LMS_QUEUE_URL"],
+        "LMS_MEDIA_DIR": app.config["LMS_MEDIA_DIR"],
+        "LMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lms.cli", "worker", "-w", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 20
         while victim.exists() and time.monotonic() < deadline:

@@ -66,8 +66,10 @@ def test_security_headers_on_pages_and_api(client, county):
 def test_pages_keep_the_content_security_policy(client, resident, create_course):
     """No inline scripts, styles or handlers, which the policy would block."""
     course = create_course()
-    client.post("/sign-in", data={"phone": resident.phone, "password": PASSWORD,
-                                  "csrf_token": csrf_token(client)})
+    client.post(
+        "/sign-in",
+        data={"phone": resident.phone, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
     assert client.get("/me/courses").status_code == 200
     for path in ("/", "/courses", f"/courses/{course.id}", "/me/courses", "/account", "/nope"):
         html = client.get(path).get_data(as_text=True)
