@@ -7,10 +7,10 @@ import enum
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from lms.core.models import CreatedMixin, intpk, str40, str100, utc_datetime
+from lms.core.models import CreatedMixin, intpk, str40, str100, str_enum, utc_datetime
 from lms.extensions import db
 
 
@@ -48,16 +48,6 @@ class Role(enum.StrEnum):
         )
 
 
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(
-        kind,
-        native_enum=False,
-        length=20,
-        values_callable=lambda k: [m.value for m in k],
-        validate_strings=True,
-    )
-
-
 class OrgUnit(db.Model):
     """A node of the county's three-level network. ``path`` ("/1/4/17/") makes subtree
     questions one indexed prefix comparison."""
@@ -65,7 +55,7 @@ class OrgUnit(db.Model):
     id: Mapped[intpk]
     code: Mapped[str40] = mapped_column(unique=True)
     name: Mapped[str100]
-    level: Mapped[Level] = mapped_column(_enum(Level))
+    level: Mapped[Level] = mapped_column(str_enum(Level))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     population: Mapped[int] = mapped_column(default=0)
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
@@ -156,7 +146,7 @@ class RoleGrant(CreatedMixin, db.Model):
 
     id: Mapped[intpk]
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from sqlalchemy import DateTime, MetaData, Numeric, String, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lms.core.time import utcnow
@@ -50,6 +51,17 @@ hours = Annotated[Decimal, mapped_column(Numeric(7, 1))]
 # Ids fit a 32-bit signed integer on every database; larger numbers from a URL or a request are
 # refused before they reach a query (SQLite and PostgreSQL would fail on them).
 MAX_ID = 2**31 - 1
+
+
+def str_enum(kind: type[enum.Enum]) -> Enum:
+    """A Python enum stored as its string values (VARCHAR, no database enum type to migrate)."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):

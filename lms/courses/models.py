@@ -6,11 +6,11 @@ import enum
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Enum, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import OrgUnit, User
-from lms.core.models import CreatedMixin, hours, intpk, str40, str200, utc_datetime
+from lms.core.models import CreatedMixin, hours, intpk, str40, str200, str_enum, utc_datetime
 from lms.extensions import db
 
 
@@ -34,16 +34,6 @@ class LessonKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return str({"text": _l("图文"), "video": _l("视频"), "document": _l("文档")}[self.value])
-
-
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(
-        kind,
-        native_enum=False,
-        length=20,
-        values_callable=lambda k: [m.value for m in k],
-        validate_strings=True,
-    )
 
 
 class Category(db.Model):
@@ -70,7 +60,7 @@ class Course(CreatedMixin, db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     status: Mapped[CourseStatus] = mapped_column(
-        _enum(CourseStatus), default=CourseStatus.DRAFT, index=True
+        str_enum(CourseStatus), default=CourseStatus.DRAFT, index=True
     )
     hours: Mapped[hours]
     completion_threshold: Mapped[int] = mapped_column(default=90)
@@ -99,7 +89,7 @@ class Lesson(CreatedMixin, db.Model):
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     position: Mapped[int]
     title: Mapped[str200]
-    kind: Mapped[LessonKind] = mapped_column(_enum(LessonKind), default=LessonKind.TEXT)
+    kind: Mapped[LessonKind] = mapped_column(str_enum(LessonKind), default=LessonKind.TEXT)
     body: Mapped[str] = mapped_column(Text, default="")
     required: Mapped[bool] = mapped_column(default=True)
     duration_s: Mapped[int | None]
