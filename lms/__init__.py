@@ -12,7 +12,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, cli, courses, learning
+    from lms import accounts, cli, courses, learning, media
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, web
@@ -49,8 +49,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(accounts.api_bp)
     app.register_blueprint(courses.bp)
     app.register_blueprint(courses.api_bp)
+    app.register_blueprint(media.bp)
+    app.register_blueprint(media.api_bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(learning.api_bp)
-    for blueprint in (accounts.api_bp, courses.api_bp, learning.api_bp, core_api.docs):
+    api_blueprints = (accounts.api_bp, courses.api_bp, media.api_bp, learning.api_bp, core_api.docs)
+    for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
     return app

@@ -27,7 +27,7 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Attach the feature commands to the app (FlaskGroup shows the app's commands)."""
-    for command in (demo, accounts, worker):
+    for command in (demo, accounts, worker, media):
         app.cli.add_command(command)
 
 
@@ -115,6 +115,45 @@ def accounts_create(
         raise click.ClickException(details) from None
     db.session.commit()
     click.echo(f"created {role} {user.name} ({user.phone}) over {org_unit.name}")
+
+
+@click.group()
+def media() -> None:
+    """Media assets and transcoding."""
+
+
+@media.command("retranscode")
+@click.argument("asset_ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every asset that is ready or failed.")
+@with_appcontext
+def media_retranscode(asset_ids: tuple[int, ...], every: bool) -> None:
+    """Transcode assets again (by id, or --all); the worker does the work."""
+    from sqlalchemy import select
+
+    from lms.core.errors import OperationError
+    from lms.extensions import db
+    from lms.media.models import MediaAsset, MediaStatus
+    from lms.media.operations import retry_asset
+
+    if not asset_ids and not every:
+        raise click.UsageError("name asset ids, or --all")
+    query = select(MediaAsset).order_by(MediaAsset.id)
+    if every:
+        query = query.where(MediaAsset.status.in_([MediaStatus.READY, MediaStatus.FAILED]))
+    else:
+        query = query.where(MediaAsset.id.in_(asset_ids))
+    assets = db.session.scalars(query).all()
+    missing = set(asset_ids) - {asset.id for asset in assets}
+    if missing:
+        raise click.ClickException(f"no such asset: {', '.join(map(str, sorted(missing)))}")
+    with click.progressbar(assets, label="queueing") as bar:
+        for asset in bar:
+            try:
+                retry_asset(asset)
+            except OperationError as error:
+                click.echo(f"\nasset {asset.id}: {error.message}")
+    db.session.commit()
+    click.echo(f"queued {len(assets)} asset(s); `lms worker` transcodes them")
 
 
 @click.command("worker")

@@ -50,6 +50,7 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     multipart: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
 
 
 ROUTES: list[Route] = []
@@ -90,6 +91,7 @@ def endpoint(
     status: int = 200,
     auth: bool = True,
     multipart: dict[str, str] | None = None,
+    raw: str | None = None,
 ) -> Callable:
     """Declare an API route. The view receives ``body=`` and/or ``query=`` as parsed models."""
 
@@ -99,9 +101,9 @@ def endpoint(
             if auth and not current_user.is_authenticated:
                 raise unauthorised()
             if query is not None:
-                kwargs["query"] = _parse(query, request.args.to_dict())
+                kwargs["query"] = parse(query, request.args.to_dict())
             if body is not None:
-                kwargs["body"] = _parse(body, _json_body())
+                kwargs["body"] = parse(body, json_body())
             return view(**kwargs)
 
         blueprint.add_url_rule(rule, view.__name__, run, methods=[method])
@@ -118,6 +120,7 @@ def endpoint(
                 response=response,
                 status=status,
                 multipart=multipart or {},
+                raw=raw,
             )
         )
         return run
@@ -132,7 +135,7 @@ def unauthorised() -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
-def _json_body() -> Any:
+def json_body() -> Any:
     if not request.is_json:
         raise ApiError(
             415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
@@ -143,7 +146,7 @@ def _json_body() -> Any:
         raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
 
 
-def _parse(model: type[BaseModel], data: Any) -> BaseModel:
+def parse(model: type[BaseModel], data: Any) -> BaseModel:
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", _("请求内容应为 JSON 对象"))
     try:
@@ -243,6 +246,11 @@ def openapi_document() -> dict[str, Any]:
             ]
             content["multipart/form-data"] = {
                 "schema": {"type": "object", "properties": properties}
+            }
+        if route.raw:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {route.raw: {"schema": {"type": "string", "format": "binary"}}},
             }
         success: dict[str, Any] = {"description": "成功"}
         if route.response is not None:

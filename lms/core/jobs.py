@@ -6,6 +6,7 @@ the calls on the session and sends them when the commit succeeds; a rollback for
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from urllib.parse import urlparse
 
@@ -59,7 +60,29 @@ def _hooks(session: Session, key: str) -> list:
 def _committed(session: Session) -> None:
     session.info.pop(_UNDO, None)
     for task, args in session.info.pop(_PENDING, []):
-        task(*args)
+        if huey.immediate:
+            _run_apart(task, args)
+        else:
+            task(*args)
+
+
+def _run_apart(task: Any, args: tuple) -> None:
+    """Immediate mode (tests, one-off scripts): run the job now, but in a thread of its own, so
+    it has its own application context and database session as it would in the worker (the
+    committing session may emit no SQL inside this hook)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            task(*args)
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name=f"job-{getattr(task, 'name', task)}")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 @event.listens_for(Session, "after_soft_rollback")

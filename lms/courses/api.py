@@ -17,7 +17,7 @@ from lms.core.errors import field_error
 from lms.core.models import MAX_ID
 from lms.courses import access, api_bp, operations
 from lms.courses.catalogue import catalogue_query, enrolled_course_ids
-from lms.courses.models import Category, Course, LessonKind
+from lms.courses.models import Category, Course
 from lms.extensions import db
 
 
@@ -33,13 +33,6 @@ class CourseIn(Schema):
     summary: str = Field("", max_length=40000)
     category: str | int = Field(description="分类名称或编号")
     hours: Decimal = Field(description="学时，保留一位小数")
-
-
-class TextLessonIn(Schema):
-    title: str = Field(max_length=400)
-    kind: str = Field("text")
-    body: str = Field(max_length=400000)
-    required: bool = True
 
 
 class Ref(BaseModel):
@@ -226,34 +219,3 @@ def publish_course(course_id: int):
     operations.publish_course(course)
     db.session.commit()
     return detail_out(course)
-
-
-@endpoint(
-    api_bp,
-    "/courses/<int:course_id>/lessons",
-    "POST",
-    summary="添加课时（目前支持图文课时）",
-    body=TextLessonIn,
-    response=LessonOut,
-    status=201,
-)
-def create_lesson(course_id: int, body: TextLessonIn):
-    course = _course(course_id, for_edit=True)
-    if body.kind != LessonKind.TEXT.value:
-        raise ApiError(
-            422,
-            "validation_error",
-            _("目前只能通过 JSON 添加图文课时"),
-            {"kind": [_("目前只能通过 JSON 添加图文课时")]},
-        )
-    lesson = operations.add_text_lesson(
-        course, title=body.title, body=body.body, required=body.required
-    )
-    db.session.commit()
-    return LessonOut(
-        id=lesson.id,
-        title=lesson.title,
-        kind=lesson.kind.value,
-        duration_s=lesson.duration_s,
-        required=lesson.required,
-    ).model_dump(mode="json"), 201

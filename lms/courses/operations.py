@@ -21,7 +21,7 @@ from lms.extensions import db
 MAX_HOURS = Decimal("999.9")
 
 
-def _title(value: str | None, field: str = "title") -> str:
+def clean_title(value: str | None, field: str = "title") -> str:
     title = " ".join(plain_text(value).split())
     if not title:
         raise field_error(field, _("请填写标题"))
@@ -73,7 +73,7 @@ def create_course(
     if not any(unit.id == provider.id for unit in units):
         raise Forbidden(_("只能以自己任教的单位开设课程"))
     course = Course(
-        title=_title(title),
+        title=clean_title(title),
         summary=_summary(summary),
         category=_category(category),
         hours=_hours(hours),
@@ -100,7 +100,7 @@ def update_course(
     cover=None,
 ) -> Course:
     _ensure_editable(course)
-    course.title, course.summary = _title(title), _summary(summary)
+    course.title, course.summary = clean_title(title), _summary(summary)
     course.category, course.hours = _category(category), _hours(hours)
     if is_open is not None:
         course.is_open = is_open
@@ -169,30 +169,45 @@ def _lesson_body(value: str | None) -> str:
     return body
 
 
-def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
+def add_lesson(
+    course: Course,
+    *,
+    title: str,
+    kind: LessonKind = LessonKind.TEXT,
+    body: str = "",
+    required: bool = True,
+    duration_s: int | None = None,
+) -> Lesson:
+    """Append a lesson. Text lessons need a body; video and document lessons carry a file,
+    which the media feature links to the lesson."""
     _ensure_editable(course)
-    body = _lesson_body(body)
+    body = _lesson_body(body) if kind is LessonKind.TEXT else sanitise_html(body).strip()
     position = (
         db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id))
         or 0
     ) + 1
     lesson = Lesson(
         course=course,
-        title=_title(title),
-        kind=LessonKind.TEXT,
+        title=clean_title(title),
+        kind=kind,
         body=body,
         required=required,
         position=position,
+        duration_s=duration_s,
     )
     db.session.add(lesson)
     db.session.flush()
     return lesson
 
 
+def add_text_lesson(course: Course, *, title: str, body: str, required: bool = True) -> Lesson:
+    return add_lesson(course, title=title, body=body, required=required)
+
+
 def update_text_lesson(lesson: Lesson, *, title: str, body: str, required: bool) -> Lesson:
     _ensure_editable(lesson.course)
     body = _lesson_body(body)
-    lesson.title, lesson.body, lesson.required = _title(title), body, required
+    lesson.title, lesson.body, lesson.required = clean_title(title), body, required
     db.session.flush()
     return lesson
 

@@ -14,6 +14,8 @@ from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 from lms.learning import access, bp, operations
 from lms.learning.models import Enrolment
+from lms.media import access as media_access
+from lms.media.serializers import media_out
 
 
 def _enrolled_ids(user, course_ids: list[int]) -> set[int]:
@@ -95,12 +97,40 @@ def lesson(lesson_id: int):
             )
         flash(_("请先报名这门课程再开始学习"), "info")
         return redirect(url_for("courses.course", course_id=lesson.course_id))
+    progress = None
+    if current_user.is_authenticated:
+        progress = operations.open_lesson(current_user, lesson)
+        db.session.commit()
     lessons = lesson.course.lessons
     index = lessons.index(lesson)
+    link = media_access.lesson_media(lesson)
     return render_template(
         "learning/lesson.html",
         lesson=lesson,
         course=lesson.course,
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
+        progress=progress,
+        enrolled=access.active_enrolment(current_user, lesson.course) is not None,
+        media=media_out(link.asset) if link else None,
+        captions_url=url_for("media.captions", lesson_id=lesson.id)
+        if link and link.captions_path
+        else None,
+        empty=EmptyForm(),
     )
+
+
+@bp.post("/lessons/<int:lesson_id>/learnt")
+@login_required
+def learnt(lesson_id: int):
+    lesson = access.lesson_or_404(lesson_id)
+    EmptyForm().validate_on_submit() or abort(400)
+    try:
+        operations.mark_learnt(current_user, lesson)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("这一课已学完"), "success")
+    return redirect(url_for("learning.lesson", lesson_id=lesson.id))

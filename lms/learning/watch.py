@@ -1,0 +1,111 @@
+"""The watched-time rule (law 4), as pure functions over media intervals in seconds.
+
+The player reports which intervals it played. The server clips them to the lesson, merges them
+with what it already has, and credits at most ``allowance`` seconds of *new* coverage per
+heartbeat: the wall-clock time since the user's previous heartbeat for this lesson, times the
+fastest playback rate, plus a little slack. Seeking, replaying and parallel tabs earn nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+Interval = tuple[float, float]
+
+MAX_RATE = 2.0
+SLACK_S = 3.0
+MAX_SEGMENTS = 500
+# Players report the end a little past the stated duration (rounding, the last frame); more than
+# this is not playback of this lesson and is refused rather than clipped.
+OVERSHOOT_S = 5.0
+
+
+class BadSegments(ValueError):
+    """The reported intervals are not a list of [from, to] pairs of finite numbers."""
+
+
+def clean(raw: object, duration_s: float) -> list[Interval]:
+    """Validate *raw* (``[[from, to], …]``), clip each interval to ``[0, duration_s]`` and merge.
+    Negative, NaN, infinite or reversed numbers are refused, and so are intervals reaching past
+    the end of the lesson by more than ``OVERSHOOT_S``."""
+    if not isinstance(raw, list) or len(raw) > MAX_SEGMENTS:
+        raise BadSegments(f"segments must be a list of at most {MAX_SEGMENTS} pairs")
+    intervals = []
+    for item in raw:
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            raise BadSegments("each segment must be a [from, to] pair")
+        start, end = item
+        if not all(_finite_number(value) for value in (start, end)):
+            raise BadSegments("segment bounds must be finite numbers")
+        start, end = float(start), float(end)
+        if start < 0 or end < start:
+            raise BadSegments("segments must satisfy 0 <= from <= to")
+        if end > duration_s + OVERSHOOT_S:
+            raise BadSegments("segment outside the lesson")
+        start, end = min(start, duration_s), min(end, duration_s)
+        if end > start:
+            intervals.append((start, end))
+    return merge(intervals)
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, non-overlapping intervals covering the same points."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def covered(intervals: Sequence[Interval]) -> float:
+    return sum(end - start for start, end in intervals)
+
+
+def uncovered_parts(existing: Sequence[Interval], interval: Interval) -> list[Interval]:
+    """The parts of *interval* that *existing* (merged) does not cover, in time order."""
+    start, end = interval
+    parts = []
+    for have_start, have_end in existing:
+        if have_end <= start:
+            continue
+        if have_start >= end:
+            break
+        if have_start > start:
+            parts.append((start, have_start))
+        start = max(start, have_end)
+        if start >= end:
+            break
+    if start < end:
+        parts.append((start, end))
+    return parts
+
+
+def allowance(elapsed_s: float, *, max_rate: float = MAX_RATE, slack_s: float = SLACK_S) -> float:
+    """The most new coverage a heartbeat may add after *elapsed_s* seconds of wall-clock time."""
+    return max(0.0, elapsed_s) * max_rate + slack_s
+
+
+def accept(
+    existing: Sequence[Interval], reported: Sequence[Interval], *, budget_s: float
+) -> tuple[list[Interval], float]:
+    """Add *reported* to *existing*, crediting at most *budget_s* seconds of new coverage, taken
+    in time order. Returns the new merged intervals and the seconds newly credited."""
+    existing = merge(existing)
+    credited: list[Interval] = []
+    remaining = max(0.0, budget_s)
+    for interval in merge(reported):
+        for start, end in uncovered_parts(merge([*existing, *credited]), interval):
+            if remaining <= 0:
+                break
+            take = min(end - start, remaining)
+            credited.append((start, start + take))
+            remaining -= take
+    result = merge([*existing, *credited])
+    return result, covered(result) - covered(existing)

@@ -1,0 +1,62 @@
+"""Who may upload, and who may fetch which media."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+
+from lms.accounts.models import User
+from lms.courses import access as courses_access
+from lms.courses.models import Course, CourseStatus, Lesson
+from lms.extensions import db
+from lms.media.models import LessonMedia, MediaAsset, Upload
+
+
+def can_upload(user: User) -> bool:
+    return user.is_authenticated and (courses_access.can_create_course(user)
+                                      or courses_access.accounts_access.is_admin(user))
+
+
+def courses_playing(asset: MediaAsset) -> list[Course]:
+    return list(db.session.scalars(
+        select(Course).join(Lesson, Lesson.course_id == Course.id)
+        .join(LessonMedia, LessonMedia.lesson_id == Lesson.id)
+        .where(LessonMedia.asset_id == asset.id).distinct()))
+
+
+def can_manage_asset(user: User, asset: MediaAsset) -> bool:
+    """Its owner and whoever may edit a course that plays it."""
+    if not user.is_authenticated:
+        return False
+    return asset.owner_id == user.id or any(
+        courses_access.can_edit_course(user, course) for course in courses_playing(asset))
+
+
+def can_fetch(user: User, asset: MediaAsset) -> bool:
+    """Renditions of unpublished courses only for their teachers and administrators; a
+    published (or archived) course's media for signed-in users, or anyone if the course is open."""
+    if can_manage_asset(user, asset):
+        return True
+    for course in courses_playing(asset):
+        if course.status is not CourseStatus.DRAFT and (course.is_open or user.is_authenticated):
+            return True
+    return False
+
+
+def get_asset_or_404(asset_id: int, user: User, *, manage: bool = False) -> MediaAsset:
+    asset = db.session.get(MediaAsset, asset_id)
+    allowed = asset is not None and (can_manage_asset(user, asset) if manage else can_fetch(user, asset))
+    if not allowed:
+        abort(404)
+    return asset
+
+
+def get_upload_or_404(token: str, user: User) -> Upload:
+    upload = db.session.scalar(select(Upload).filter_by(token=token))
+    if upload is None or not user.is_authenticated or upload.owner_id != user.id:
+        abort(404)
+    return upload
+
+
+def lesson_media(lesson: Lesson) -> LessonMedia | None:
+    return db.session.get(LessonMedia, lesson.id)

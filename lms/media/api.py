@@ -1,0 +1,186 @@
+"""JSON views of media under /api/v1: resumable uploads (tus-like: chunks at stated offsets),
+media state, and adding lessons (text as JSON, video by upload or as a multipart file)."""
+
+from __future__ import annotations
+
+from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, Field
+
+from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found, parse
+from lms.courses import access as courses_access
+from lms.courses import operations as courses
+from lms.courses.models import Course, LessonKind
+from lms.extensions import db
+from lms.media import access, api_bp, operations
+from lms.media.models import MediaAsset
+from lms.media.serializers import MediaOut, media_out
+
+
+class UploadIn(Schema):
+    filename: str = Field(max_length=400)
+    size: int = Field(ge=1, le=2**53)
+
+
+class UploadOut(BaseModel):
+    upload_id: str
+    offset: int
+    size: int
+    chunk_size: int
+    upload_url: str
+
+
+class UploadedOut(BaseModel):
+    media: MediaOut
+    reused: bool
+
+
+class LessonIn(Schema):
+    title: str = Field(max_length=400)
+    kind: str = Field("text", pattern="^(text|video)$")
+    body: str = Field("", max_length=400000)
+    media_id: Id | None = None
+    required: bool = True
+
+
+class LessonOut(BaseModel):
+    id: int
+    title: str
+    kind: str
+    duration_s: int | None
+    required: bool
+    media: MediaOut | None = None
+
+
+def _upload_out(upload) -> dict:
+    return UploadOut(upload_id=upload.token, offset=upload.received, size=upload.size,
+                     chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
+                     upload_url=url_for("media_api.upload_chunk", token=upload.token)).model_dump()
+
+
+def _require_uploader() -> None:
+    if not access.can_upload(current_user):
+        raise ApiError(403, "forbidden", _("只有教师和管理员可以上传视频"))
+
+
+@endpoint(api_bp, "/uploads", "POST", summary="开始一次可续传的上传", body=UploadIn,
+          response=UploadOut, status=201)
+def start_upload(body: UploadIn):
+    _require_uploader()
+    upload = operations.start_upload(current_user, filename=body.filename, size=body.size)
+    db.session.commit()
+    return _upload_out(upload), 201
+
+
+@endpoint(api_bp, "/uploads/<token>", "GET", summary="查询上传进度（从 offset 处续传）",
+          response=UploadOut)
+def get_upload(token: str):
+    upload = access.get_upload_or_404(token, current_user)
+    return _upload_out(upload), 200, {"Upload-Offset": str(upload.received)}
+
+
+@endpoint(api_bp, "/uploads/<token>", "PATCH", summary="上传一段数据（请求头 Upload-Offset 给出位置）",
+          response=UploadOut, raw="application/offset+octet-stream")
+def upload_chunk(token: str):
+    upload = access.get_upload_or_404(token, current_user)
+    header = request.headers.get("Upload-Offset", "")
+    if not header.isdigit():
+        raise ApiError(400, "bad_request", _("缺少 Upload-Offset 请求头"))
+    operations.write_chunk(upload, offset=int(header), stream=request.stream,
+                           length=request.content_length)
+    db.session.commit()
+    return _upload_out(upload), 200, {"Upload-Offset": str(upload.received)}
+
+
+@endpoint(api_bp, "/uploads/<token>", "DELETE", summary="放弃上传", status=204)
+def cancel_upload(token: str):
+    operations.cancel_upload(access.get_upload_or_404(token, current_user))
+    db.session.commit()
+    return "", 204
+
+
+@endpoint(api_bp, "/uploads/<token>/complete", "POST", summary="完成上传：检测视频并排队转码",
+          response=UploadedOut, status=201)
+def complete_upload(token: str):
+    upload = access.get_upload_or_404(token, current_user)
+    try:
+        asset, reused = operations.finish_upload(upload)
+    except operations.OperationError:
+        db.session.commit()  # a refused file's upload row is gone for good
+        raise
+    db.session.commit()
+    return UploadedOut(media=media_out(asset), reused=reused).model_dump(mode="json"), 200 if reused else 201
+
+
+@endpoint(api_bp, "/media/<int:media_id>", "GET", summary="媒体状态与播放地址", response=MediaOut)
+def get_media(media_id: int):
+    asset = access.get_asset_or_404(media_id, current_user)
+    return media_out(asset).model_dump(mode="json")
+
+
+@endpoint(api_bp, "/media/<int:media_id>/retry", "POST", summary="重新转码失败的视频",
+          response=MediaOut)
+def retry_media(media_id: int):
+    asset = access.get_asset_or_404(media_id, current_user, manage=True)
+    operations.retry_asset(asset)
+    db.session.commit()
+    return media_out(asset).model_dump(mode="json")
+
+
+@endpoint(api_bp, "/courses/<int:course_id>/lessons", "POST",
+          summary="添加课时：JSON（图文，或用 media_id 的视频），或 multipart（title、kind、file）",
+          response=LessonOut, status=201,
+          multipart={"title": "课时标题", "kind": "video", "file": "视频文件", "captions": "WebVTT 字幕（选填）"})
+def create_lesson(course_id: int):
+    course = db.session.get(Course, course_id)
+    if course is None or not courses_access.can_view_course(current_user, course):
+        raise not_found()
+    if not courses_access.can_edit_course(current_user, course):
+        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
+    if request.mimetype == "multipart/form-data":
+        lesson = _lesson_from_form(course)
+    else:
+        lesson = _lesson_from_json(course, parse(LessonIn, json_body()))
+    db.session.commit()
+    return _lesson_out(lesson), 201
+
+
+def _lesson_from_json(course: Course, body: LessonIn):
+    if body.kind == LessonKind.TEXT.value:
+        return courses.add_text_lesson(course, title=body.title, body=body.body, required=body.required)
+    if body.media_id is None:
+        message = _("视频课时需要 media_id（先上传视频）")
+        raise ApiError(422, "validation_error", message, {"media_id": [message]})
+    asset = db.session.get(MediaAsset, body.media_id)
+    if asset is None or not access.can_manage_asset(current_user, asset):
+        message = _("没有这个视频")
+        raise ApiError(422, "validation_error", message, {"media_id": [message]})
+    return operations.add_video_lesson(course, title=body.title, asset=asset, required=body.required)
+
+
+def _lesson_from_form(course: Course):
+    _require_uploader()
+    request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
+    kind = request.form.get("kind", "video")
+    if kind != LessonKind.VIDEO.value:
+        message = _("multipart 上传目前只支持视频课时")
+        raise ApiError(422, "validation_error", message, {"kind": [message]})
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        message = _("请选择要上传的视频文件")
+        raise ApiError(422, "validation_error", message, {"file": [message]})
+    title = request.form.get("title", "")
+    courses.clean_title(title)  # refuse a bad title before receiving gigabytes
+    asset, _reused = operations.save_stream(current_user, filename=file.filename, stream=file.stream)
+    captions = request.files.get("captions")
+    return operations.add_video_lesson(
+        course, title=title, asset=asset, required=request.form.get("required", "1") not in ("0", "false"),
+        captions=captions.stream if captions and captions.filename else None)
+
+
+def _lesson_out(lesson) -> dict:
+    link = access.lesson_media(lesson)
+    return LessonOut(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
+                     duration_s=lesson.duration_s, required=lesson.required,
+                     media=media_out(link.asset) if link else None).model_dump(mode="json")

@@ -1,0 +1,127 @@
+"""HTML views of media: adding a video lesson, retrying a failed transcode, and serving
+renditions (through nginx's X-Accel-Redirect in production, by Flask with Range support in
+development)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from lms.accounts.forms import EmptyForm
+from lms.core import storage
+from lms.core.errors import OperationError
+from lms.core.forms import render_form, show_errors
+from lms.courses import access as courses_access
+from lms.extensions import db
+from lms.media import access, bp, operations
+from lms.media.forms import VideoLessonForm
+from lms.media.models import MediaAsset, MediaStatus
+from lms.media.serializers import media_out
+
+RENDITION_NAME = re.compile(r"[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*\.(m3u8|ts|m4s|mp4|m4a|aac|jpg)")
+CONTENT_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "m4s": "video/iso.segment",
+                 "mp4": "video/mp4", "m4a": "audio/mp4", "aac": "audio/aac", "jpg": "image/jpeg"}
+
+
+@bp.app_context_processor
+def _media_helpers():
+    def lesson_media(lesson):
+        link = access.lesson_media(lesson)
+        return media_out(link.asset) if link else None
+
+    return {"lesson_media": lesson_media}
+
+
+@bp.get("/media/<int:asset_id>/<path:name>")
+def rendition(asset_id: int, name: str):
+    match = RENDITION_NAME.fullmatch(name)
+    if match is None:
+        abort(404)
+    asset = access.get_asset_or_404(asset_id, current_user)
+    if asset.status is not MediaStatus.READY:
+        abort(404)  # a half-made rendition is never served
+    return _send(f"{asset.folder}/{name}", CONTENT_TYPES[match.group(1)],
+                 cache=not name.endswith(".m3u8"))
+
+
+@bp.get("/lessons/<int:lesson_id>/captions.vtt")
+def captions(lesson_id: int):
+    lesson = courses_access.get_lesson_or_404(lesson_id, current_user)
+    link = access.lesson_media(lesson)
+    if link is None or not link.captions_path or not access.can_fetch(current_user, link.asset):
+        abort(404)
+    return _send(link.captions_path, "text/vtt; charset=utf-8", cache=False)
+
+
+def _send(relative: str, mimetype: str, *, cache: bool):
+    path = storage.media_path(relative)
+    if not path.is_file():
+        abort(404)
+    prefix = current_app.config["LMS_ACCEL_REDIRECT_PREFIX"]
+    if prefix:
+        response = make_response("")
+        response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{relative}"
+        response.headers["Content-Type"] = mimetype
+    else:
+        response = send_file(path, mimetype=mimetype, conditional=True, max_age=None)
+    response.headers["Cache-Control"] = "private, max-age=86400" if cache else "private, no-cache"
+    return response
+
+
+@bp.route("/courses/<int:course_id>/lessons/new-video", methods=["GET", "POST"])
+@login_required
+def new_video_lesson(course_id: int):
+    course = courses_access.get_course_or_404(course_id, current_user, for_edit=True)
+    if not access.can_upload(current_user):
+        abort(403)
+    # A plain form post may carry the whole video; chunked uploads arrive through the API.
+    request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
+    form = VideoLessonForm()
+    if form.validate_on_submit():
+        try:
+            operations.add_video_lesson(
+                course, title=form.title.data, asset=_asset_from(form), required=form.required.data,
+                captions=form.captions.data.stream if form.captions.data else None)
+        except OperationError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("视频课时已添加，正在后台转码，完成后居民即可观看"), "success")
+            return redirect(url_for("courses.edit_course", course_id=course.id))
+    return render_form("media/video_lesson_form.html", form, course=course,
+                       chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
+                       max_bytes=current_app.config["LMS_UPLOAD_MAX_BYTES"])
+
+
+def _asset_from(form: VideoLessonForm) -> MediaAsset:
+    if form.media_id.data:
+        asset = db.session.get(MediaAsset, int(form.media_id.data))
+        if asset is None or not access.can_manage_asset(current_user, asset):
+            raise OperationError(_("没有这个视频，请重新上传"), fields={"file": [_("没有这个视频，请重新上传")]})
+        return asset
+    if form.file.data and form.file.data.filename:
+        asset, _reused = operations.save_stream(current_user, filename=form.file.data.filename,
+                                                stream=form.file.data.stream)
+        db.session.commit()  # the probed original is kept even if the lesson form needs fixing
+        return asset
+    raise OperationError(_("请选择要上传的视频文件"), fields={"file": [_("请选择要上传的视频文件")]})
+
+
+@bp.post("/media/<int:asset_id>/retry")
+@login_required
+def retry(asset_id: int):
+    asset = access.get_asset_or_404(asset_id, current_user, manage=True)
+    EmptyForm().validate_on_submit() or abort(400)
+    try:
+        operations.retry_asset(asset)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("已重新开始转码"), "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("courses.teaching"))

@@ -1,0 +1,399 @@
+/* The lesson video player (templates/learning/lesson.html).
+
+   Playback: hls.js where Media Source Extensions exist (Chromium, Firefox, Android browsers),
+   else the browser's own HLS (Safari, iOS), else the MP4 download. Without this script the
+   <video> plays its MP4 <source> and nothing is recorded.
+
+   Resume: the position the server saved (or, when newer, the one this browser kept for the
+   lesson, since a reload's last report may arrive after the new page was made) is sought once
+   the metadata is in, unless it is within 5 seconds of the end.
+
+   Progress (enrolled residents only): the first play opens a visit (POST visits-url); then a
+   heartbeat every 15 s while playing and on pause, seek, end and when the page is hidden
+   reports every interval played so far ([[from, to], …]) with the position and rate
+   (POST progress-url, keepalive so that it survives leaving the page). The server decides how
+   much of that counts (law 4) and answers with the watched share, which the summary shows. */
+(function () {
+  "use strict";
+
+  var video = document.querySelector("video[data-player]");
+  if (!video || !window.fetch) return;
+
+  var HEARTBEAT_MS = 15000;
+  var NEAR_END_S = 5;
+  var data = video.dataset;
+  var duration = Number(data.duration) || 0;
+  var enrolled = data.enrolled === "true";
+  var controls = document.querySelector("[data-player-controls]");
+  var summary = document.querySelector("[data-player-summary]");
+  var errorBox = document.querySelector("[data-player-error]");
+  var qualityButtons = Array.prototype.slice.call(document.querySelectorAll("[data-quality]"));
+  var rateButtons = Array.prototype.slice.call(document.querySelectorAll("[data-rate]"));
+  var audioHint = document.querySelector("[data-audio-hint]");
+
+  var engine = "mp4";
+  if (data.hlsUrl && window.Hls && window.Hls.isSupported()) engine = "hls.js";
+  else if (data.hlsUrl && video.canPlayType("application/vnd.apple.mpegurl")) engine = "native";
+  else if (!data.mp4Url) return;
+  video.setAttribute("data-engine", engine);
+
+  var hls = null;
+  var quality = "auto";       // "auto", a rung's index, or "audio"
+  var rate = 1;
+  var earlier = [];           // intervals played before the current source (video.played resets)
+  var seekTo = null;          // where to go when the current source's metadata is in
+  var mediaErrors = 0;
+
+  function csrfToken() {
+    var meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // --- intervals --------------------------------------------------------------------------------
+
+  function merge(intervals) {
+    var sorted = intervals.filter(function (pair) { return pair[1] > pair[0]; })
+      .sort(function (a, b) { return a[0] - b[0]; });
+    var merged = [];
+    sorted.forEach(function (pair) {
+      var last = merged[merged.length - 1];
+      if (last && pair[0] <= last[1]) last[1] = Math.max(last[1], pair[1]);
+      else merged.push([pair[0], pair[1]]);
+    });
+    return merged;
+  }
+
+  function playedNow() {
+    var ranges = [];
+    for (var i = 0; i < video.played.length; i++) {
+      ranges.push([video.played.start(i), video.played.end(i)]);
+    }
+    return ranges;
+  }
+
+  function allPlayed() {
+    return merge(earlier.concat(playedNow())).map(function (pair) {
+      return [Math.round(pair[0] * 1000) / 1000, Math.round(pair[1] * 1000) / 1000];
+    });
+  }
+
+  // --- where to resume --------------------------------------------------------------------------
+
+  var resumeKey = "lms-resume:" + data.user + ":" + data.lessonId;
+
+  function keepPosition(position) {
+    try {
+      window.localStorage.setItem(resumeKey, JSON.stringify({p: position, t: Date.now()}));
+    } catch (error) { /* private mode */ }
+  }
+
+  function startPosition() {
+    var position = Number(data.resume) || 0;
+    try {
+      var kept = JSON.parse(window.localStorage.getItem(resumeKey) || "null");
+      if (kept && typeof kept.p === "number" && kept.t > (Number(data.resumeAt) || 0)) position = kept.p;
+    } catch (error) { /* nothing kept */ }
+    var end = video.duration && isFinite(video.duration) ? video.duration : duration;
+    return position > 0 && (!end || position < end - NEAR_END_S) ? position : 0;
+  }
+
+  var lastKept = 0;
+  video.addEventListener("timeupdate", function () {
+    if (Date.now() - lastKept > 1000 && video.currentTime > 0) {
+      lastKept = Date.now();
+      keepPosition(video.currentTime);
+    }
+  });
+
+  // --- sources ----------------------------------------------------------------------------------
+
+  function rungUrl(index) {
+    var button = qualityButtons.filter(function (b) { return b.getAttribute("data-quality") === String(index); })[0];
+    return button ? button.getAttribute("data-url") : null;
+  }
+
+  function absolute(url) {
+    return new URL(url, window.location.href).href;
+  }
+
+  // The hls.js level that plays the rung with this playlist URL.
+  function levelOf(index) {
+    if (!hls || !hls.levels) return -1;
+    var url = rungUrl(index);
+    var wanted = url ? absolute(url) : null;
+    for (var i = 0; i < hls.levels.length; i++) {
+      var level = hls.levels[i];
+      var levelUrl = level.uri || level.url;
+      if (Array.isArray(levelUrl)) levelUrl = levelUrl[0];
+      if (wanted && levelUrl && absolute(levelUrl) === wanted) return i;
+    }
+    var button = qualityButtons.filter(function (b) { return b.getAttribute("data-quality") === String(index); })[0];
+    var height = button && Number(button.getAttribute("data-height"));
+    for (var j = 0; j < hls.levels.length; j++) {
+      if (height && Math.min(hls.levels[j].height, hls.levels[j].width) === height) return j;
+    }
+    return -1;
+  }
+
+  function showError() {
+    if (!errorBox) return;
+    errorBox.textContent = data.msgError || "";
+    errorBox.hidden = false;
+  }
+
+  function fallBackToMp4(position) {
+    if (!data.mp4Url || engine === "mp4") {
+      showError();
+      return;
+    }
+    engine = "mp4";
+    video.setAttribute("data-engine", "mp4-fallback");
+    quality = "auto";
+    var group = document.querySelector("[data-quality-group]");
+    if (group) group.hidden = true;
+    load(data.mp4Url, position, !video.paused);
+  }
+
+  function startHls(url, position, level) {
+    if (hls) hls.destroy();
+    hls = new window.Hls({enableWorker: true, startPosition: position > 0 ? position : -1,
+                          capLevelToPlayerSize: true});
+    hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+      if (level !== undefined && level !== null && level >= 0) hls.currentLevel = level;
+    });
+    hls.on(window.Hls.Events.ERROR, function (event, detail) {
+      if (!detail.fatal) return;
+      if (detail.type === window.Hls.ErrorTypes.MEDIA_ERROR && mediaErrors < 2) {
+        mediaErrors += 1;
+        hls.recoverMediaError();
+      } else if (detail.type === window.Hls.ErrorTypes.NETWORK_ERROR && detail.details !== "manifestLoadError"
+                 && mediaErrors < 3) {
+        mediaErrors += 1;
+        hls.startLoad();
+      } else {
+        var at = video.currentTime || position;
+        hls.destroy();
+        hls = null;
+        fallBackToMp4(at);
+      }
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+  }
+
+  // Play *url* from *position* (seconds); keep playing if *playing*.
+  function load(url, position, playing, level) {
+    earlier = merge(earlier.concat(playedNow()));
+    seekTo = position;
+    Array.prototype.slice.call(video.querySelectorAll("source")).forEach(function (source) {
+      source.remove();
+    });
+    if (engine === "hls.js") {
+      startHls(url, position, level);
+    } else {
+      if (hls) {
+        hls.destroy();
+        hls = null;
+      }
+      video.src = url;
+      video.load();
+    }
+    video.defaultPlaybackRate = rate;
+    video.playbackRate = rate;
+    if (playing) {
+      var started = video.play();
+      if (started && started.catch) started.catch(function () { /* needs a tap */ });
+    }
+  }
+
+  video.addEventListener("loadedmetadata", function () {
+    video.playbackRate = rate;
+    if (seekTo !== null && seekTo > 0 && Math.abs(video.currentTime - seekTo) > 1) {
+      video.currentTime = seekTo;
+    }
+    seekTo = null;
+  });
+
+  video.addEventListener("error", function () {
+    if (engine !== "hls.js" && video.error) fallBackToMp4(video.currentTime);
+  });
+
+  // --- quality and speed ------------------------------------------------------------------------
+
+  function press(buttons, chosen) {
+    buttons.forEach(function (button) {
+      button.setAttribute("aria-pressed", button === chosen ? "true" : "false");
+    });
+  }
+
+  function chooseQuality(button) {
+    var wanted = button.getAttribute("data-quality");
+    if (wanted === quality) return;
+    var position = video.currentTime;
+    var playing = !video.paused && !video.ended;
+    var fromAudio = quality === "audio";
+    quality = wanted;
+    press(qualityButtons, button);
+    if (audioHint) audioHint.hidden = wanted !== "audio";
+    if (wanted === "audio") {
+      load(data.audioUrl, position, playing);
+    } else if (engine === "hls.js") {
+      if (fromAudio || !hls) {
+        load(data.hlsUrl, position, playing, wanted === "auto" ? -1 : levelOf(Number(wanted)));
+        if (wanted !== "auto" && hls) {
+          // The level list is known only once the master playlist is in.
+          hls.once(window.Hls.Events.MANIFEST_PARSED, function () {
+            var level = levelOf(Number(wanted));
+            if (level >= 0) hls.currentLevel = level;
+          });
+        }
+      } else {
+        hls.currentLevel = wanted === "auto" ? -1 : levelOf(Number(wanted));
+      }
+    } else {
+      load(wanted === "auto" ? data.hlsUrl : rungUrl(wanted), position, playing);
+    }
+  }
+
+  qualityButtons.forEach(function (button) {
+    button.addEventListener("click", function () { chooseQuality(button); });
+  });
+
+  function showRate() {
+    var current = video.playbackRate;
+    var chosen = rateButtons.filter(function (b) { return Number(b.getAttribute("data-rate")) === current; })[0];
+    press(rateButtons, chosen || null);
+  }
+
+  rateButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      rate = Number(button.getAttribute("data-rate")) || 1;
+      video.defaultPlaybackRate = rate;
+      video.playbackRate = rate;
+      showRate();
+    });
+  });
+  video.addEventListener("ratechange", function () {
+    // The browser's own menu may change it too; a new source resets it to the default.
+    if (video.playbackRate > 0) rate = video.playbackRate;
+    showRate();
+  });
+
+  // --- progress ---------------------------------------------------------------------------------
+
+  var visitId = null;
+  var opening = null;         // the visit being opened
+  var sending = false;
+  var sendAgain = false;
+  var stopped = false;        // the server said this resident cannot record progress
+
+  function post(url, body, keepalive) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", keepalive: !!keepalive,
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken()},
+      body: JSON.stringify(body)
+    });
+  }
+
+  function openVisit() {
+    if (visitId || opening || stopped || !enrolled) return opening || Promise.resolve(visitId);
+    opening = post(data.visitsUrl, {}).then(function (response) {
+      if (response.status === 403 || response.status === 401) stopped = true;
+      return response.ok ? response.json() : null;
+    }).then(function (body) {
+      opening = null;
+      visitId = body ? body.visit_id : null;
+      return visitId;
+    }, function () {
+      opening = null;   // offline: the next heartbeat tries again
+      return null;
+    });
+    return opening;
+  }
+
+  function showProgress(body) {
+    if (!summary || !body) return;
+    var watched = summary.querySelector("[data-watched]");
+    var done = summary.querySelector("[data-completed]");
+    var percent = Math.floor((body.watched_ratio || 0) * 100);
+    if (watched) watched.textContent = (data.msgWatched || "{percent}%").replace("{percent}", percent);
+    if (done && body.completed) done.hidden = false;
+  }
+
+  function heartbeat(leaving) {
+    if (!enrolled || stopped) return;
+    if (!visitId) {
+      // Nothing to report before the first play; once playing, report after the visit opens.
+      if (!leaving && (opening || video.played.length)) {
+        openVisit().then(function (id) { if (id) heartbeat(false); });
+      }
+      return;
+    }
+    if (sending && !leaving) {
+      sendAgain = true;
+      return;
+    }
+    var body = {
+      visit_id: visitId,
+      position_s: Math.max(0, Math.min(video.currentTime || 0, duration || Infinity)),
+      segments: allPlayed(),
+      rate: video.playbackRate || 1
+    };
+    sending = true;
+    post(data.progressUrl, body, true).then(function (response) {
+      if (response.status === 404) visitId = null;          // the visit is gone: open another
+      if (response.status === 403 || response.status === 401) stopped = true;
+      return response.ok ? response.json() : null;
+    }).then(showProgress, function () { /* offline: the next heartbeat carries the same intervals */ })
+      .then(function () {
+        sending = false;
+        if (sendAgain) {
+          sendAgain = false;
+          heartbeat(false);
+        }
+      });
+  }
+
+  video.addEventListener("play", function () {
+    openVisit();
+  });
+  video.addEventListener("pause", function () {
+    keepPosition(video.currentTime);
+    heartbeat(false);
+  });
+  video.addEventListener("seeked", function () {
+    keepPosition(video.currentTime);
+    if (video.played.length || earlier.length) heartbeat(false);
+  });
+  video.addEventListener("ended", function () {
+    keepPosition(video.duration || duration);
+    heartbeat(false);
+  });
+  window.setInterval(function () {
+    if (!video.paused && !video.ended) heartbeat(false);
+  }, HEARTBEAT_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      keepPosition(video.currentTime);
+      heartbeat(true);
+    }
+  });
+  window.addEventListener("pagehide", function () {
+    keepPosition(video.ended ? (video.duration || duration) : video.currentTime);
+    heartbeat(true);
+  });
+
+  // --- start --------------------------------------------------------------------------------------
+
+  if (controls) controls.hidden = false;
+  if (engine === "mp4" || !data.hlsUrl) {
+    var group = document.querySelector("[data-quality-group]");
+    if (group) group.hidden = true;
+  }
+  if (!data.audioUrl) {
+    qualityButtons.filter(function (b) { return b.getAttribute("data-quality") === "audio"; })
+      .forEach(function (b) { b.hidden = true; });
+  }
+  showRate();
+  load(engine === "mp4" ? data.mp4Url : data.hlsUrl, startPosition(), false);
+})();

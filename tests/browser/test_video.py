@@ -1,0 +1,433 @@
+"""Video lessons end to end in a real browser, with a clip transcoded for real by ffmpeg:
+a resident watches a lesson to completion (hls.js in Chromium), resumes where they left off
+after a reload, and a teacher uploads a lesson video in resumable chunks and follows its
+transcoding on the course editor."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from lms.courses import operations as courses
+from lms.courses.models import Lesson, LessonKind
+from lms.extensions import db
+from lms.learning import operations as learning
+from lms.learning.models import LessonProgress
+from lms.media import operations as media
+from lms.media.models import LessonMedia, MediaAsset, MediaStatus, Upload
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import PASSWORD
+from tests.media.clips import make_clip
+
+pytestmark = pytest.mark.browser
+
+CHUNK = 64 * 1024
+VIDEO = "video[data-player]"
+
+
+@pytest.fixture
+def app_config() -> dict:
+    # Small chunks so that an upload takes many PATCH requests; CSRF on, as in production, so
+    # the scripts' X-CSRFToken headers are checked.
+    return {"LMS_UPLOAD_CHUNK_BYTES": CHUNK, "WTF_CSRF_ENABLED": True}
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """12 seconds of testsrc2 with a tone, 480×270, H.264 and AAC (about 0.7 MB)."""
+    return make_clip(
+        tmp_path_factory.mktemp("clips") / "taiji.mp4", seconds=12, width=480, height=270
+    )
+
+
+@pytest.fixture
+def video_course(teacher, categories, clip):
+    """A published course: a video lesson (transcoded on commit, the queue runs jobs at once)
+    and a text lesson."""
+    course = courses.create_course(
+        teacher, title="太极拳入门", summary="<p>简介</p>", category=categories["健康养生"], hours=2
+    )
+    with open(clip, "rb") as stream:
+        asset, _reused = media.save_stream(teacher, filename="taiji.mp4", stream=stream)
+    lesson = media.add_video_lesson(course, title="第一式 起势", asset=asset)
+    courses.add_text_lesson(course, title="练习要点", body="<p>全身放松，呼吸自然。</p>")
+    courses.publish_course(course)
+    db.session.commit()
+    db.session.refresh(asset)
+    assert asset.status is MediaStatus.READY, asset.error
+    return course, lesson, asset
+
+
+def sign_in(page: Page, live_server: str, user) -> None:
+    page.goto(f"{live_server}/sign-in")
+    page.get_by_label("手机号").fill(user.phone)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+def video_state(page: Page) -> dict:
+    return page.evaluate(
+        """() => { const v = document.querySelector('video[data-player]');
+                   return {time: v.currentTime, ready: v.readyState, paused: v.paused,
+                           ended: v.ended, rate: v.playbackRate, engine: v.dataset.engine}; }"""
+    )
+
+
+def wait_for_video(page: Page, condition: str, timeout: float = 15_000) -> None:
+    page.wait_for_function(
+        f"() => {{ const v = document.querySelector('{VIDEO}'); return !!v && ({condition}); }}",
+        timeout=timeout,
+    )
+
+
+def play_muted(page: Page) -> None:
+    page.evaluate(f"() => {{ const v = document.querySelector('{VIDEO}'); v.muted = true; v.play(); }}")
+
+
+def progress_of(user, lesson) -> LessonProgress | None:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(LessonProgress).filter_by(user_id=user.id, lesson_id=lesson.id)
+    )
+
+
+def test_resident_watches_a_video_lesson_to_completion(
+    live_server, browser_page, video_course, resident
+):
+    course, lesson, _asset = video_course
+    learning.enrol(resident, course)
+    db.session.commit()
+    page = browser_page
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    sign_in(page, live_server, resident)
+
+    page.goto(f"{live_server}/lessons/{lesson.id}")
+    wait_for_video(page, "v.readyState >= 1")
+    assert video_state(page)["engine"] == "hls.js"  # Chromium has MSE: hls.js plays the ladder
+    expect(page.get_by_text("已看 0%")).to_be_visible()
+    expect(page.locator("[data-completed]")).to_be_hidden()
+    for name in ("自动", "240p", "仅音频", "0.75 倍速", "1 倍速", "2 倍速"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+
+    faster = page.get_by_role("button", name="2 倍速")
+    faster.click()
+    expect(faster).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("button", name="1 倍速", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    play_muted(page)
+    wait_for_video(page, "v.currentTime > 0.5")
+    assert video_state(page)["rate"] == 2
+    wait_for_video(page, "v.ended", timeout=40_000)
+
+    expect(page.locator("[data-completed]")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text("已看 100%")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "video-lesson-360.png"), full_page=True)
+
+    progress = progress_of(resident, lesson)
+    assert progress.completed_at is not None
+    assert progress.watched_s >= 0.9 * lesson.duration_s
+    assert not [url for url in failed if "/media/" in url or "/api/" in url], failed
+
+
+def test_resident_resumes_where_they_left_off_after_a_reload(
+    live_server, browser_page, video_course, resident
+):
+    course, lesson, _asset = video_course
+    learning.enrol(resident, course)
+    db.session.commit()
+    page = browser_page
+    sign_in(page, live_server, resident)
+
+    page.goto(f"{live_server}/lessons/{lesson.id}")
+    wait_for_video(page, "v.readyState >= 1")
+    assert video_state(page)["time"] == 0
+    play_muted(page)
+    wait_for_video(page, "v.currentTime >= 5", timeout=20_000)
+    left_at = video_state(page)["time"]
+
+    # Reloading while it plays: the page-hide heartbeat (keepalive) tells the server.
+    page.reload()
+    wait_for_video(page, "v.readyState >= 1 && v.currentTime > 0")
+    state = video_state(page)
+    assert state["paused"]
+    assert abs(state["time"] - left_at) <= 2, (state, left_at)
+
+    deadline = time.monotonic() + 10
+    while True:
+        progress = progress_of(resident, lesson)
+        if progress.resume_position_s > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert abs(progress.resume_position_s - left_at) <= 2, (progress.resume_position_s, left_at)
+    assert progress.watched_s > 3
+    assert progress.completed_at is None
+
+    # The server's position is what a fresh browser (another phone) starts from.
+    page.evaluate("() => window.localStorage.clear()")
+    page.reload()
+    wait_for_video(page, "v.readyState >= 1 && v.currentTime > 0")
+    assert abs(video_state(page)["time"] - progress.resume_position_s) <= 2
+
+
+def test_audio_only_and_back(live_server, browser_page, video_course, resident):
+    course, lesson, asset = video_course
+    learning.enrol(resident, course)
+    db.session.commit()
+    page = browser_page
+    sign_in(page, live_server, resident)
+    page.goto(f"{live_server}/lessons/{lesson.id}")
+    wait_for_video(page, "v.readyState >= 1")
+
+    with page.expect_request(lambda request: "/audio/" in request.url and ".m3u8" in request.url):
+        page.get_by_role("button", name="仅音频").click()
+    expect(page.get_by_role("button", name="仅音频")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text("正在只播放声音")).to_be_visible()
+    play_muted(page)
+    wait_for_video(page, "v.currentTime > 1")
+    assert video_state(page)["engine"] == "hls.js"
+    assert page.evaluate(f"() => document.querySelector('{VIDEO}').videoWidth") == 0
+
+    with page.expect_request(lambda request: request.url.endswith("/master.m3u8")):
+        page.get_by_role("button", name="自动").click()
+    wait_for_video(page, "v.videoWidth > 0 && v.currentTime > 1", timeout=20_000)
+    expect(page.get_by_text("正在只播放声音")).to_be_hidden()
+
+
+def test_text_lesson_is_marked_learnt_with_one_button(
+    live_server, browser_page, video_course, resident
+):
+    course, _video, _asset = video_course
+    learning.enrol(resident, course)
+    db.session.commit()
+    text = course.lessons[1]
+    page = browser_page
+    sign_in(page, live_server, resident)
+    page.goto(f"{live_server}/lessons/{text.id}")
+    page.get_by_role("button", name="我已学完").click()
+    expect(page.get_by_text("已学完", exact=True)).to_be_visible()
+    assert progress_of(resident, text).completed_at is not None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_teacher_uploads_a_video_lesson_in_resumable_chunks(
+    live_server, browser_page, teacher, categories, clip
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    page = browser_page
+    sign_in(page, live_server, teacher)
+    page.goto(f"{live_server}/courses/{course.id}/edit")
+    page.get_by_role("link", name="添加视频课时").click()
+    page.wait_for_url(f"**/courses/{course.id}/lessons/new-video")
+
+    offsets: list[int] = []
+    dropped: list[int] = []
+
+    def chunks(route):
+        request = route.request
+        if request.method == "PATCH":
+            offset = int(request.headers["upload-offset"])
+            offsets.append(offset)
+            if len(offsets) == 3 and not dropped:  # the line drops once, half-way through
+                dropped.append(offset)
+                route.abort("internetdisconnected")
+                return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", chunks)
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    page.get_by_label("视频文件").set_input_files(str(clip))
+    page.get_by_role("button", name="上传并保存").click()
+    expect(page.get_by_text("网络不稳定")).to_be_visible()
+    expect(page.locator("[data-upload-bar]")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "video-upload-360.png"), full_page=True)
+
+    page.wait_for_url(f"**/courses/{course.id}/edit", timeout=60_000)
+    expect(page.get_by_text("视频课时已添加")).to_be_visible()
+    row = page.locator(".row", has_text="识别电信诈骗")
+    expect(row.get_by_text("可以播放")).to_be_visible()
+    expect(row.get_by_text("时长 0:12")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "course-editor-video-360.png"), full_page=True)
+
+    size = clip.stat().st_size
+    assert len(offsets) >= size // CHUNK + 1  # every chunk, plus the one sent again
+    assert dropped == [2 * CHUNK]
+    assert offsets[:4] == [0, CHUNK, 2 * CHUNK, 2 * CHUNK]
+    db.session.expire_all()
+    lesson = db.session.scalar(select(Lesson).filter_by(course_id=course.id, title="识别电信诈骗"))
+    assert lesson.kind is LessonKind.VIDEO
+    asset = db.session.get(LessonMedia, lesson.id).asset
+    assert asset.status is MediaStatus.READY
+    assert asset.size_bytes == size
+    assert asset.sha256 == _sha256(clip)
+    assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+def test_an_interrupted_upload_resumes_after_a_reload(
+    live_server, browser_page, teacher, categories, clip
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    page = browser_page
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while uploading
+    sign_in(page, live_server, teacher)
+    page.goto(f"{live_server}/courses/{course.id}/lessons/new-video")
+
+    sent: list[int] = []
+
+    def offline_after_two(route):
+        if route.request.method == "PATCH":
+            sent.append(int(route.request.headers["upload-offset"]))
+            if len(sent) > 2:
+                route.abort("internetdisconnected")
+                return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", offline_after_two)
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    page.get_by_label("视频文件").set_input_files(str(clip))
+    page.get_by_role("button", name="上传并保存").click()
+    expect(page.get_by_text("网络不稳定")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.scalar(select(Upload.received)) == 2 * CHUNK
+
+    page.unroute("**/api/v1/uploads/*")
+    page.reload()
+    resumed: list[int] = []
+    page.route(
+        "**/api/v1/uploads/*",
+        lambda route: (
+            resumed.append(int(route.request.headers["upload-offset"]))
+            if route.request.method == "PATCH"
+            else None,
+            route.continue_(),
+        ),
+    )
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    page.get_by_label("视频文件").set_input_files(str(clip))
+    page.get_by_role("button", name="上传并保存").click()
+    page.wait_for_url(f"**/courses/{course.id}/edit", timeout=60_000)
+
+    assert resumed[0] == 2 * CHUNK  # not from the start
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('lms-upload:'))") == []
+
+
+def test_cancelling_an_upload_leaves_nothing_behind(
+    app, live_server, browser_page, teacher, categories, clip
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    page = browser_page
+    page.on("dialog", lambda dialog: dialog.accept())  # "cancel the upload?"
+    sign_in(page, live_server, teacher)
+    page.goto(f"{live_server}/courses/{course.id}/lessons/new-video")
+
+    def stall(route):
+        if route.request.method == "PATCH" and route.request.headers["upload-offset"] != "0":
+            route.abort("internetdisconnected")
+            return
+        route.continue_()
+
+    page.route("**/api/v1/uploads/*", stall)
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    page.get_by_label("视频文件").set_input_files(str(clip))
+    page.get_by_role("button", name="上传并保存").click()
+    expect(page.get_by_text("网络不稳定")).to_be_visible()
+    with page.expect_request(lambda request: request.method == "DELETE"):
+        page.get_by_role("button", name="取消上传").click()
+    expect(page.get_by_text("已取消上传")).to_be_visible()
+    expect(page.get_by_role("button", name="上传并保存")).to_be_enabled()
+
+    deadline = time.monotonic() + 5
+    while True:
+        db.session.expire_all()
+        left = db.session.scalar(select(func.count()).select_from(Upload))
+        if left == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert left == 0
+    uploads = Path(app.config["LMS_MEDIA_DIR"]) / "uploads"
+    assert not uploads.exists() or not list(uploads.iterdir())
+    assert page.url.endswith("/lessons/new-video")
+
+
+def test_a_refused_file_shows_the_reason_beside_the_file_field(
+    live_server, browser_page, teacher, categories, tmp_path
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_bytes(b"these are my lesson notes, not a video\n" * 5000)
+    page = browser_page
+    sign_in(page, live_server, teacher)
+    page.goto(f"{live_server}/courses/{course.id}/lessons/new-video")
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    page.get_by_label("视频文件").set_input_files(str(not_a_video))
+    page.get_by_role("button", name="上传并保存").click()
+
+    error = page.locator("#file-upload-error")
+    expect(error).to_contain_text("这不是可以播放的视频文件")
+    expect(page.get_by_label("视频文件")).to_have_attribute("aria-invalid", "true")
+    assert page.url.endswith("/lessons/new-video")
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Lesson)) == 0
+    assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == 0
+
+
+def test_course_editor_follows_transcoding_and_offers_a_retry(
+    live_server, browser_page, video_course, teacher
+):
+    course, lesson, asset = video_course
+    asset.status, asset.progress = MediaStatus.PROCESSING, 40
+    db.session.commit()
+    page = browser_page
+    sign_in(page, live_server, teacher)
+
+    page.goto(f"{live_server}/lessons/{lesson.id}")
+    expect(page.get_by_text("视频正在准备中")).to_be_visible()
+    assert page.locator("video").count() == 0
+
+    page.goto(f"{live_server}/courses/{course.id}/edit")
+    state = page.locator(f"[data-media-id='{asset.id}']")
+    expect(state.get_by_text("转码中")).to_be_visible()
+    expect(state.locator("progress")).to_have_attribute("value", "40")
+
+    asset.progress = 75
+    db.session.commit()
+    expect(state.get_by_text("75%")).to_be_visible(timeout=10_000)  # polled every 3 s
+    expect(state.locator("progress")).to_have_js_property("value", 75)
+
+    asset.status, asset.error = MediaStatus.FAILED, "[h264 @ 0x55d0] Invalid NAL unit size (1734 > 112)."
+    db.session.commit()
+    expect(page.get_by_text("视频转码没有成功")).to_be_visible(timeout=10_000)  # reloaded
+    page.get_by_text("查看出错详情").click()
+    expect(page.get_by_text("Invalid NAL unit size")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "course-editor-failed-360.png"), full_page=True)
+
+    page.get_by_role("button", name="重新转码").click()
+    expect(page.get_by_text("已重新开始转码")).to_be_visible(timeout=60_000)
+    expect(page.locator(f"[data-media-id='{asset.id}']").get_by_text("可以播放")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.get(MediaAsset, asset.id).status is MediaStatus.READY

@@ -1,0 +1,263 @@
+"""Watch time decided by the server (law 4), through the API: visits, heartbeats, completion of
+lessons and courses, and what brushing attempts get (nothing)."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.core import signals
+from lms.core.time import utcnow
+from lms.courses import operations as courses
+from lms.courses.models import LessonKind
+from lms.extensions import db
+from lms.learning import operations as learning
+from lms.learning.models import Enrolment, LessonProgress, LessonVisit
+from tests.conftest import api_token
+
+DURATION = 100
+
+
+@pytest.fixture
+def course(teacher, categories):
+    course = courses.create_course(
+        teacher, title="养殖视频课", summary="", hours=8, category=categories["农村实用技术"]
+    )
+    courses.add_lesson(course, title="第一讲", kind=LessonKind.VIDEO, duration_s=DURATION)
+    courses.add_lesson(course, title="讲义", body="<p>讲义内容</p>")
+    courses.add_lesson(
+        course, title="选修视频", kind=LessonKind.VIDEO, duration_s=50, required=False
+    )
+    courses.publish_course(course)
+    db.session.commit()
+    return course
+
+
+@pytest.fixture
+def video(course):
+    return course.lessons[0]
+
+
+@pytest.fixture
+def headers(client, resident, course):
+    learning.enrol(resident, course)
+    db.session.commit()
+    return api_token(client, resident)
+
+
+def visit(client, headers, lesson, *, started_ago: float = 0) -> int:
+    response = client.post(f"/api/v1/lessons/{lesson.id}/visits", headers=headers)
+    assert response.status_code == 201, response.get_json()
+    visit_id = response.get_json()["visit_id"]
+    if started_ago:
+        row = db.session.get(LessonVisit, visit_id)
+        row.started_at = utcnow() - timedelta(seconds=started_ago)
+        db.session.commit()
+    return visit_id
+
+
+def beat(client, headers, lesson, visit_id, segments, position=None, **extra):
+    body = {
+        "visit_id": visit_id,
+        "position_s": position if position is not None else (segments[-1][1] if segments else 0),
+        "segments": segments,
+        "rate": 1,
+        **extra,
+    }
+    return client.post(f"/api/v1/lessons/{lesson.id}/progress", json=body, headers=headers)
+
+
+def age_last_heartbeat(resident, lesson, seconds: float) -> None:
+    """Pretend the previous heartbeat came *seconds* ago (the test cannot wait)."""
+    progress = db.session.scalar(
+        select(LessonProgress).filter_by(user_id=resident.id, lesson_id=lesson.id)
+    )
+    progress.last_heartbeat_at = utcnow() - timedelta(seconds=seconds)
+    db.session.commit()
+
+
+def test_honest_viewing_is_credited_and_resumes(client, headers, video):
+    visit_id = visit(client, headers, video, started_ago=16)
+    body = beat(client, headers, video, visit_id, [[0, 15]]).get_json()
+    assert body == {
+        "watched_s": 15.0,
+        "watched_ratio": 0.15,
+        "completed": False,
+        "resume_position_s": 15.0,
+    }
+    lesson = client.get(f"/api/v1/lessons/{video.id}", headers=headers).get_json()
+    assert lesson["progress"]["resume_position_s"] == 15.0
+    assert lesson["kind"] == "video"
+
+
+def test_intervals_longer_than_the_time_elapsed_earn_only_twice_the_wall_clock(
+    client, headers, video
+):
+    visit_id = visit(client, headers, video, started_ago=10)
+    body = beat(client, headers, video, visit_id, [[0, 100]]).get_json()
+    assert 20 <= body["watched_s"] <= 2 * 10 + 3 + 1  # 2× the elapsed time plus the slack
+    assert body["completed"] is False
+
+
+def test_seeking_to_the_end_earns_nothing(client, headers, video):
+    visit_id = visit(client, headers, video, started_ago=1)
+    body = beat(client, headers, video, visit_id, [[99, 100]], position=100).get_json()
+    assert body["watched_s"] <= 1
+    assert body["completed"] is False
+
+
+def test_replaying_the_same_request_earns_nothing_more(client, headers, video):
+    visit_id = visit(client, headers, video, started_ago=30)
+    first = beat(client, headers, video, visit_id, [[0, 30]]).get_json()
+    age_last_heartbeat(headers and _user(client, headers), video, 30)
+    second = beat(client, headers, video, visit_id, [[0, 30]]).get_json()
+    assert first["watched_s"] == second["watched_s"] == 30
+
+
+def _user(client, headers):
+    from lms.accounts.models import User
+
+    return db.session.get(User, client.get("/api/v1/me", headers=headers).get_json()["id"])
+
+
+def test_two_tabs_share_one_bound(client, headers, video, resident):
+    tab_a = visit(client, headers, video, started_ago=20)
+    tab_b = visit(client, headers, video, started_ago=20)
+    a = beat(client, headers, video, tab_a, [[0, 40]]).get_json()
+    # The second tab reports other intervals a moment later: the bound counts from tab A's
+    # heartbeat, so it gets (almost) nothing although its own visit began 20 s ago.
+    b = beat(client, headers, video, tab_b, [[50, 90]]).get_json()
+    assert a["watched_s"] == 40
+    assert b["watched_s"] - a["watched_s"] <= watch_slack() + 1
+
+
+def watch_slack() -> float:
+    from lms.learning.watch import SLACK_S
+
+    return SLACK_S
+
+
+def test_watching_to_the_threshold_completes_the_lesson_and_then_the_course(
+    client, headers, course, video, resident
+):
+    completed = []
+
+    def listener(enrolment, **extra):
+        completed.append(enrolment.id)
+
+    signals.course_completed.connect(listener)
+    try:
+        visit_id = visit(client, headers, video, started_ago=60)
+        body = beat(client, headers, video, visit_id, [[0, 89]]).get_json()
+        assert body["completed"] is False  # 89 % < 90 %
+        age_last_heartbeat(resident, video, 10)
+        body = beat(client, headers, video, visit_id, [[0, 91]]).get_json()
+        assert body["completed"] is True
+        assert completed == []  # the required text lesson is still open
+
+        text = course.lessons[1]
+        assert (
+            client.post(f"/api/v1/lessons/{text.id}/completion", headers=headers).status_code == 409
+        )
+        client.get(f"/api/v1/lessons/{text.id}", headers=headers)  # opening it …
+        done = client.post(f"/api/v1/lessons/{text.id}/completion", headers=headers)
+        assert done.status_code == 200  # … lets it be marked learnt
+        assert done.get_json()["completed"] is True
+        assert len(completed) == 1  # the optional lesson does not hold the course back
+        # Retrying completion and more heartbeats signal nothing again.
+        client.post(f"/api/v1/lessons/{text.id}/completion", headers=headers)
+        age_last_heartbeat(resident, video, 10)
+        beat(client, headers, video, visit_id, [[0, 100]])
+        assert len(completed) == 1
+        enrolment = db.session.scalar(select(Enrolment).filter_by(user_id=resident.id))
+        db.session.refresh(enrolment)
+        assert enrolment.completed_at is not None
+    finally:
+        signals.course_completed.disconnect(listener)
+
+
+def test_video_lessons_are_not_completed_by_marking(client, headers, video):
+    client.get(f"/api/v1/lessons/{video.id}", headers=headers)
+    assert client.post(f"/api/v1/lessons/{video.id}/completion", headers=headers).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"position_s": -1},
+        {"position_s": 10_000},
+        {"segments": [[-5, 10]]},
+        {"segments": [[10, 5]]},
+        {"segments": [["a", 5]]},
+        {"segments": "0-10"},
+        {"rate": 0},
+        {"rate": 100},
+        {"visit_id": 0},
+        {"segments": [[0, 1e308]]},
+    ],
+)
+def test_bad_heartbeats_are_refused_and_record_nothing(client, headers, video, change):
+    visit_id = visit(client, headers, video, started_ago=30)
+    body = {"visit_id": visit_id, "position_s": 10, "segments": [[0, 10]], "rate": 1, **change}
+    response = client.post(f"/api/v1/lessons/{video.id}/progress", json=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert response.get_json()["error"]["message"]
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(LessonProgress).where(LessonProgress.watched_s > 0)
+        )
+        == 0
+    )
+
+
+def test_nan_and_infinity_in_the_json_are_refused(client, headers, video):
+    visit_id = visit(client, headers, video, started_ago=30)
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        raw = f'{{"visit_id": {visit_id}, "position_s": {literal}, "segments": [[0, {literal}]], "rate": 1}}'
+        response = client.post(
+            f"/api/v1/lessons/{video.id}/progress",
+            data=raw,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert 400 <= response.status_code < 500, literal
+    assert db.session.scalar(select(func.sum(LessonProgress.watched_s))) in (None, 0)
+
+
+def test_unknown_or_someone_elses_visit_is_not_found(client, headers, video, create_user, course):
+    other = create_user(name="邻居")
+    learning.enrol(other, course)
+    db.session.commit()
+    theirs = visit(client, api_token(client, other), video, started_ago=30)
+    assert beat(client, headers, video, theirs, [[0, 10]]).status_code == 404
+    assert beat(client, headers, video, 999_999, [[0, 10]]).status_code == 404
+
+
+def test_a_lesson_of_a_course_not_enrolled_in_records_nothing(client, resident, video):
+    headers = api_token(client, resident)
+    assert client.post(f"/api/v1/lessons/{video.id}/visits", headers=headers).status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(LessonVisit)) == 0
+
+
+def test_heartbeats_need_a_signed_in_user(client, video):
+    response = client.post(
+        f"/api/v1/lessons/{video.id}/progress",
+        json={"visit_id": 1, "position_s": 0, "segments": [], "rate": 1},
+    )
+    assert response.status_code == 401
+
+
+def test_heartbeat_rule_directly_bounds_by_wall_clock(resident, course, video):
+    learning.enrol(resident, course)
+    row = learning.start_visit(resident, video)
+    start = row.started_at
+    progress = learning.record_heartbeat(
+        resident, video, row, position_s=50, segments=[[0, 50]], now=start + timedelta(seconds=10)
+    )
+    assert math.isclose(progress.watched_s, 23)  # 2 × 10 s + 3 s slack
+    progress = learning.record_heartbeat(
+        resident, video, row, position_s=50, segments=[[0, 50]], now=start + timedelta(seconds=20)
+    )
+    assert math.isclose(progress.watched_s, 46)

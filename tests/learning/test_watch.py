@@ -1,0 +1,80 @@
+"""The watched-time rule as pure functions: clipping, merging and the wall-clock bound."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lms.learning import watch
+
+
+def test_clean_clips_to_the_lesson_and_merges():
+    assert watch.clean([[5, 10], [8, 20], [95, 130], [200, 300]], 100) == [(5, 20), (95, 100)]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [[-1, 5]],
+        [[5, 1]],
+        [[math.nan, 5]],
+        [[0, math.inf]],
+        [["0", 5]],
+        [[True, 5]],
+        [[1, 2, 3]],
+        [1, 2],
+        "0-5",
+        {"from": 0},
+        [[0, 1]] * (watch.MAX_SEGMENTS + 1),
+    ],
+)
+def test_clean_refuses_what_is_not_a_list_of_intervals(raw):
+    with pytest.raises(watch.BadSegments):
+        watch.clean(raw, 100)
+
+
+def test_accept_credits_no_more_than_the_budget_in_time_order():
+    intervals, credited = watch.accept([(0, 30)], [(0, 100)], budget_s=33)
+    assert intervals == [(0, 63)]
+    assert credited == 33
+
+
+def test_replaying_what_is_covered_earns_nothing():
+    intervals, credited = watch.accept([(0, 60)], [(10, 50), (0, 60)], budget_s=1000)
+    assert intervals == [(0, 60)]
+    assert credited == 0
+
+
+def test_allowance_is_twice_the_elapsed_time_plus_slack():
+    assert watch.allowance(15) == 2 * 15 + watch.SLACK_S
+    assert watch.allowance(-5) == watch.SLACK_S
+
+
+intervals = st.lists(
+    st.tuples(st.floats(0, 1000), st.floats(0, 1000)).map(lambda p: (min(p), max(p))), max_size=20
+)
+
+
+@given(existing=intervals, reported=intervals, budget=st.floats(0, 2000))
+def test_accept_never_credits_more_than_the_budget_and_never_loses_coverage(
+    existing, reported, budget
+):
+    before = watch.merge(existing)
+    after, credited = watch.accept(before, reported, budget_s=budget)
+    assert credited <= budget + 1e-6
+    assert credited >= -1e-9
+    assert math.isclose(watch.covered(after), watch.covered(before) + credited, abs_tol=1e-6)
+    for start, end in before:  # what was watched stays watched
+        assert any(s <= start + 1e-9 and end <= e + 1e-9 for s, e in after)
+    assert after == watch.merge(after)
+
+
+@given(existing=intervals, reported=intervals)
+def test_accepting_the_same_report_twice_adds_nothing_the_second_time(existing, reported):
+    once, _credited = watch.accept(existing, reported, budget_s=10_000)
+    twice, credited = watch.accept(once, reported, budget_s=10_000)
+    assert twice == once
+    assert credited == pytest.approx(0, abs=1e-9)
