@@ -59,6 +59,7 @@ ENVIRONMENT = {
     "LMS_SEARCH_DIR": "LMS_SEARCH_DIR",
     "LMS_PROXY_COUNT": "LMS_PROXY_COUNT",
     "LMS_ACCEL_REDIRECT_PREFIX": "LMS_ACCEL_REDIRECT_PREFIX",
+    "LMS_TRANSCODE_STALL_S": "LMS_TRANSCODE_STALL_S",
 }
 
 
@@ -74,7 +75,7 @@ def build_config(instance: Path, overrides: dict[str, Any] | None = None) -> dic
     for variable, key in ENVIRONMENT.items():
         value = os.environ.get(variable)
         if value:
-            config[key] = value
+            config[key] = int(value) if isinstance(DEFAULTS.get(key), int) else value
     if os.environ.get("LMS_SECURE_COOKIES") == "1":
         config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     config.update(overrides or {})

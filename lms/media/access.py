@@ -13,15 +13,21 @@ from lms.media.models import LessonMedia, MediaAsset, Upload
 
 
 def can_upload(user: User) -> bool:
-    return user.is_authenticated and (courses_access.can_create_course(user)
-                                      or courses_access.accounts_access.is_admin(user))
+    return user.is_authenticated and (
+        courses_access.can_create_course(user) or courses_access.accounts_access.is_admin(user)
+    )
 
 
 def courses_playing(asset: MediaAsset) -> list[Course]:
-    return list(db.session.scalars(
-        select(Course).join(Lesson, Lesson.course_id == Course.id)
-        .join(LessonMedia, LessonMedia.lesson_id == Lesson.id)
-        .where(LessonMedia.asset_id == asset.id).distinct()))
+    return list(
+        db.session.scalars(
+            select(Course)
+            .join(Lesson, Lesson.course_id == Course.id)
+            .join(LessonMedia, LessonMedia.lesson_id == Lesson.id)
+            .where(LessonMedia.asset_id == asset.id)
+            .distinct()
+        )
+    )
 
 
 def can_manage_asset(user: User, asset: MediaAsset) -> bool:
@@ -29,7 +35,8 @@ def can_manage_asset(user: User, asset: MediaAsset) -> bool:
     if not user.is_authenticated:
         return False
     return asset.owner_id == user.id or any(
-        courses_access.can_edit_course(user, course) for course in courses_playing(asset))
+        courses_access.can_edit_course(user, course) for course in courses_playing(asset)
+    )
 
 
 def can_fetch(user: User, asset: MediaAsset) -> bool:
@@ -45,7 +52,9 @@ def can_fetch(user: User, asset: MediaAsset) -> bool:
 
 def get_asset_or_404(asset_id: int, user: User, *, manage: bool = False) -> MediaAsset:
     asset = db.session.get(MediaAsset, asset_id)
-    allowed = asset is not None and (can_manage_asset(user, asset) if manage else can_fetch(user, asset))
+    allowed = asset is not None and (
+        can_manage_asset(user, asset) if manage else can_fetch(user, asset)
+    )
     if not allowed:
         abort(404)
     return asset

@@ -54,9 +54,13 @@ class LessonOut(BaseModel):
 
 
 def _upload_out(upload) -> dict:
-    return UploadOut(upload_id=upload.token, offset=upload.received, size=upload.size,
-                     chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
-                     upload_url=url_for("media_api.upload_chunk", token=upload.token)).model_dump()
+    return UploadOut(
+        upload_id=upload.token,
+        offset=upload.received,
+        size=upload.size,
+        chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
+        upload_url=url_for("media_api.upload_chunk", token=upload.token),
+    ).model_dump()
 
 
 def _require_uploader() -> None:
@@ -64,8 +68,15 @@ def _require_uploader() -> None:
         raise ApiError(403, "forbidden", _("只有教师和管理员可以上传视频"))
 
 
-@endpoint(api_bp, "/uploads", "POST", summary="开始一次可续传的上传", body=UploadIn,
-          response=UploadOut, status=201)
+@endpoint(
+    api_bp,
+    "/uploads",
+    "POST",
+    summary="开始一次可续传的上传",
+    body=UploadIn,
+    response=UploadOut,
+    status=201,
+)
 def start_upload(body: UploadIn):
     _require_uploader()
     upload = operations.start_upload(current_user, filename=body.filename, size=body.size)
@@ -73,22 +84,34 @@ def start_upload(body: UploadIn):
     return _upload_out(upload), 201
 
 
-@endpoint(api_bp, "/uploads/<token>", "GET", summary="查询上传进度（从 offset 处续传）",
-          response=UploadOut)
+@endpoint(
+    api_bp,
+    "/uploads/<token>",
+    "GET",
+    summary="查询上传进度（从 offset 处续传）",
+    response=UploadOut,
+)
 def get_upload(token: str):
     upload = access.get_upload_or_404(token, current_user)
     return _upload_out(upload), 200, {"Upload-Offset": str(upload.received)}
 
 
-@endpoint(api_bp, "/uploads/<token>", "PATCH", summary="上传一段数据（请求头 Upload-Offset 给出位置）",
-          response=UploadOut, raw="application/offset+octet-stream")
+@endpoint(
+    api_bp,
+    "/uploads/<token>",
+    "PATCH",
+    summary="上传一段数据（请求头 Upload-Offset 给出位置）",
+    response=UploadOut,
+    raw="application/offset+octet-stream",
+)
 def upload_chunk(token: str):
     upload = access.get_upload_or_404(token, current_user)
     header = request.headers.get("Upload-Offset", "")
     if not header.isdigit():
         raise ApiError(400, "bad_request", _("缺少 Upload-Offset 请求头"))
-    operations.write_chunk(upload, offset=int(header), stream=request.stream,
-                           length=request.content_length)
+    operations.write_chunk(
+        upload, offset=int(header), stream=request.stream, length=request.content_length
+    )
     db.session.commit()
     return _upload_out(upload), 200, {"Upload-Offset": str(upload.received)}
 
@@ -100,8 +123,14 @@ def cancel_upload(token: str):
     return "", 204
 
 
-@endpoint(api_bp, "/uploads/<token>/complete", "POST", summary="完成上传：检测视频并排队转码",
-          response=UploadedOut, status=201)
+@endpoint(
+    api_bp,
+    "/uploads/<token>/complete",
+    "POST",
+    summary="完成上传：检测视频并排队转码",
+    response=UploadedOut,
+    status=201,
+)
 def complete_upload(token: str):
     upload = access.get_upload_or_404(token, current_user)
     try:
@@ -110,7 +139,9 @@ def complete_upload(token: str):
         db.session.commit()  # a refused file's upload row is gone for good
         raise
     db.session.commit()
-    return UploadedOut(media=media_out(asset), reused=reused).model_dump(mode="json"), 200 if reused else 201
+    return UploadedOut(media=media_out(asset), reused=reused).model_dump(
+        mode="json"
+    ), 200 if reused else 201
 
 
 @endpoint(api_bp, "/media/<int:media_id>", "GET", summary="媒体状态与播放地址", response=MediaOut)
@@ -119,8 +150,9 @@ def get_media(media_id: int):
     return media_out(asset).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/media/<int:media_id>/retry", "POST", summary="重新转码失败的视频",
-          response=MediaOut)
+@endpoint(
+    api_bp, "/media/<int:media_id>/retry", "POST", summary="重新转码失败的视频", response=MediaOut
+)
 def retry_media(media_id: int):
     asset = access.get_asset_or_404(media_id, current_user, manage=True)
     operations.retry_asset(asset)
@@ -128,10 +160,20 @@ def retry_media(media_id: int):
     return media_out(asset).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/courses/<int:course_id>/lessons", "POST",
-          summary="添加课时：JSON（图文，或用 media_id 的视频），或 multipart（title、kind、file）",
-          response=LessonOut, status=201,
-          multipart={"title": "课时标题", "kind": "video", "file": "视频文件", "captions": "WebVTT 字幕（选填）"})
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/lessons",
+    "POST",
+    summary="添加课时：JSON（图文，或用 media_id 的视频），或 multipart（title、kind、file）",
+    response=LessonOut,
+    status=201,
+    multipart={
+        "title": "课时标题",
+        "kind": "video",
+        "file": "视频文件",
+        "captions": "WebVTT 字幕（选填）",
+    },
+)
 def create_lesson(course_id: int):
     course = db.session.get(Course, course_id)
     if course is None or not courses_access.can_view_course(current_user, course):
@@ -148,7 +190,9 @@ def create_lesson(course_id: int):
 
 def _lesson_from_json(course: Course, body: LessonIn):
     if body.kind == LessonKind.TEXT.value:
-        return courses.add_text_lesson(course, title=body.title, body=body.body, required=body.required)
+        return courses.add_text_lesson(
+            course, title=body.title, body=body.body, required=body.required
+        )
     if body.media_id is None:
         message = _("视频课时需要 media_id（先上传视频）")
         raise ApiError(422, "validation_error", message, {"media_id": [message]})
@@ -156,7 +200,9 @@ def _lesson_from_json(course: Course, body: LessonIn):
     if asset is None or not access.can_manage_asset(current_user, asset):
         message = _("没有这个视频")
         raise ApiError(422, "validation_error", message, {"media_id": [message]})
-    return operations.add_video_lesson(course, title=body.title, asset=asset, required=body.required)
+    return operations.add_video_lesson(
+        course, title=body.title, asset=asset, required=body.required
+    )
 
 
 def _lesson_from_form(course: Course):
@@ -172,15 +218,26 @@ def _lesson_from_form(course: Course):
         raise ApiError(422, "validation_error", message, {"file": [message]})
     title = request.form.get("title", "")
     courses.clean_title(title)  # refuse a bad title before receiving gigabytes
-    asset, _reused = operations.save_stream(current_user, filename=file.filename, stream=file.stream)
+    asset, _reused = operations.save_stream(
+        current_user, filename=file.filename, stream=file.stream
+    )
     captions = request.files.get("captions")
     return operations.add_video_lesson(
-        course, title=title, asset=asset, required=request.form.get("required", "1") not in ("0", "false"),
-        captions=captions.stream if captions and captions.filename else None)
+        course,
+        title=title,
+        asset=asset,
+        required=request.form.get("required", "1") not in ("0", "false"),
+        captions=captions.stream if captions and captions.filename else None,
+    )
 
 
 def _lesson_out(lesson) -> dict:
     link = access.lesson_media(lesson)
-    return LessonOut(id=lesson.id, title=lesson.title, kind=lesson.kind.value,
-                     duration_s=lesson.duration_s, required=lesson.required,
-                     media=media_out(link.asset) if link else None).model_dump(mode="json")
+    return LessonOut(
+        id=lesson.id,
+        title=lesson.title,
+        kind=lesson.kind.value,
+        duration_s=lesson.duration_s,
+        required=lesson.required,
+        media=media_out(link.asset) if link else None,
+    ).model_dump(mode="json")

@@ -10,10 +10,14 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 
 class VideoLessonForm(FlaskForm):
-    title = StringField(_l("课时标题"), validators=[DataRequired(_l("请填写课时标题")), Length(max=200)])
+    title = StringField(
+        _l("课时标题"), validators=[DataRequired(_l("请填写课时标题")), Length(max=200)]
+    )
     required = BooleanField(_l("必修"), default=True)
     file = FileField(_l("视频文件"), render_kw={"accept": "video/*"})
     # Filled in by the resumable uploader (static/js/upload.js); the plain file field is the
     # fallback for browsers without JavaScript.
     media_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
-    captions = FileField(_l("字幕（选填，WebVTT .vtt 文件）"), render_kw={"accept": ".vtt,text/vtt"})
+    captions = FileField(
+        _l("字幕（选填，WebVTT .vtt 文件）"), render_kw={"accept": ".vtt,text/vtt"}
+    )

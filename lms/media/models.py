@@ -24,8 +24,15 @@ class MediaStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"uploaded": _l("已上传"), "queued": _l("排队转码"), "processing": _l("转码中"),
-                    "ready": _l("可以播放"), "failed": _l("转码失败")}[self.value])
+        return str(
+            {
+                "uploaded": _l("已上传"),
+                "queued": _l("排队转码"),
+                "processing": _l("转码中"),
+                "ready": _l("可以播放"),
+                "failed": _l("转码失败"),
+            }[self.value]
+        )
 
 
 class Upload(CreatedMixin, db.Model):
@@ -59,8 +66,9 @@ class MediaAsset(CreatedMixin, db.Model):
     original_path: Mapped[str200]
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     probe: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[MediaStatus] = mapped_column(str_enum(MediaStatus), default=MediaStatus.QUEUED,
-                                                index=True)
+    status: Mapped[MediaStatus] = mapped_column(
+        str_enum(MediaStatus), default=MediaStatus.QUEUED, index=True
+    )
     progress: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[float | None]
@@ -82,8 +90,9 @@ class MediaAsset(CreatedMixin, db.Model):
 class LessonMedia(db.Model):
     """The asset a video lesson plays, and the teacher's WebVTT captions if any."""
 
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id", ondelete="CASCADE"),
-                                           primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lesson.id", ondelete="CASCADE"), primary_key=True
+    )
     asset_id: Mapped[int] = mapped_column(ForeignKey("media_asset.id"), index=True)
     captions_path: Mapped[str | None] = mapped_column(String(200))
 

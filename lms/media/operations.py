@@ -54,16 +54,24 @@ def _clean_filename(name: str | None) -> str:
 
 # Uploads ------------------------------------------------------------------------------------
 
+
 def start_upload(owner: User, *, filename: str, size: int) -> Upload:
     """Open a resumable upload of *size* bytes."""
     limit = current_app.config["LMS_UPLOAD_MAX_BYTES"]
     if size <= 0:
         raise field_error("size", _("文件是空的，请重新选择视频"))
     if size > limit:
-        raise field_error("size", _("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1)), status=413)
-    upload = Upload(token=secrets.token_hex(16), owner=owner, filename=_clean_filename(filename),
-                    size=size, received=0,
-                    expires_at=utcnow() + timedelta(seconds=current_app.config["LMS_UPLOAD_TTL_S"]))
+        raise field_error(
+            "size", _("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1)), status=413
+        )
+    upload = Upload(
+        token=secrets.token_hex(16),
+        owner=owner,
+        filename=_clean_filename(filename),
+        size=size,
+        received=0,
+        expires_at=utcnow() + timedelta(seconds=current_app.config["LMS_UPLOAD_TTL_S"]),
+    )
     path = storage.media_path(upload.path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
@@ -78,8 +86,10 @@ def write_chunk(upload: Upload, *, offset: int, stream: BinaryIO, length: int | 
     the upload stands (else 409, with the right offset to resume from). A chunk cut off half-way
     keeps the bytes that arrived, so the client resumes after them."""
     if offset != upload.received:
-        raise Conflict(_("上传位置不对，请从第 %(n)s 字节继续", n=upload.received),
-                       fields={"offset": [str(upload.received)]})
+        raise Conflict(
+            _("上传位置不对，请从第 %(n)s 字节继续", n=upload.received),
+            fields={"offset": [str(upload.received)]},
+        )
     room = upload.size - offset
     if length is not None and length > room:
         raise field_error("size", _("上传的数据超过了声明的文件大小"), status=413)
@@ -116,8 +126,9 @@ def finish_upload(upload: Upload) -> tuple[MediaAsset, bool]:
     bytes uploaded again by the same owner reuse the earlier asset. A refused file takes its
     upload with it (the caller commits that even though it answers with an error)."""
     if upload.received != upload.size:
-        raise Conflict(_("文件还没有传完（%(got)s / %(size)s 字节）", got=upload.received,
-                         size=upload.size))
+        raise Conflict(
+            _("文件还没有传完（%(got)s / %(size)s 字节）", got=upload.received, size=upload.size)
+        )
     try:
         return _accept_file(upload.owner, upload.path, filename=upload.filename, size=upload.size)
     finally:
@@ -137,8 +148,11 @@ def save_stream(owner: User, *, filename: str, stream: BinaryIO) -> tuple[MediaA
             while block := stream.read(COPY_BUFFER):
                 size += len(block)
                 if size > limit:
-                    raise field_error("file", _("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1)),
-                                      status=413)
+                    raise field_error(
+                        "file",
+                        _("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1)),
+                        status=413,
+                    )
                 handle.write(block)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -149,7 +163,9 @@ def save_stream(owner: User, *, filename: str, stream: BinaryIO) -> tuple[MediaA
     return _accept_file(owner, relative, filename=_clean_filename(filename), size=size)
 
 
-def _accept_file(owner: User, relative: str, *, filename: str, size: int) -> tuple[MediaAsset, bool]:
+def _accept_file(
+    owner: User, relative: str, *, filename: str, size: int
+) -> tuple[MediaAsset, bool]:
     """Dedupe by SHA-256, probe, and file the bytes at *relative* as a queued asset. Whatever
     happens, nothing is left at *relative* afterwards."""
     path = storage.media_path(relative)
@@ -165,9 +181,17 @@ def _accept_file(owner: User, relative: str, *, filename: str, size: int) -> tup
     except ProbeError as error:
         path.unlink(missing_ok=True)
         raise Refused(probe_message(error)) from None
-    asset = MediaAsset(owner=owner, sha256=digest, original_name=filename, original_path="",
-                       size_bytes=size, probe=info.as_dict(), duration_s=info.duration_s,
-                       status=MediaStatus.QUEUED, progress=0)
+    asset = MediaAsset(
+        owner=owner,
+        sha256=digest,
+        original_name=filename,
+        original_path="",
+        size_bytes=size,
+        probe=info.as_dict(),
+        duration_s=info.duration_s,
+        status=MediaStatus.QUEUED,
+        progress=0,
+    )
     db.session.add(asset)
     db.session.flush()
     asset.original_path = f"originals/{asset.id}/source"
@@ -199,6 +223,7 @@ def _sha256(path) -> str:
 
 # Transcoding state --------------------------------------------------------------------------
 
+
 def _enqueue(asset: MediaAsset) -> None:
     from lms.media.tasks import transcode_asset
 
@@ -225,10 +250,22 @@ def requeue(asset: MediaAsset) -> None:
 
 # Lessons ------------------------------------------------------------------------------------
 
-def add_video_lesson(course: Course, *, title: str, asset: MediaAsset, required: bool = True,
-                     captions: BinaryIO | None = None) -> Lesson:
-    lesson = courses.add_lesson(course, title=title, kind=LessonKind.VIDEO, required=required,
-                                duration_s=round(asset.duration_s) if asset.duration_s else None)
+
+def add_video_lesson(
+    course: Course,
+    *,
+    title: str,
+    asset: MediaAsset,
+    required: bool = True,
+    captions: BinaryIO | None = None,
+) -> Lesson:
+    lesson = courses.add_lesson(
+        course,
+        title=title,
+        kind=LessonKind.VIDEO,
+        required=required,
+        duration_s=round(asset.duration_s) if asset.duration_s else None,
+    )
     link = LessonMedia(lesson=lesson, asset=asset)
     db.session.add(link)
     db.session.flush()

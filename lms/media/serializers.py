@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from pydantic import BaseModel
 
-from lms.media.models import MediaAsset, MediaStatus
+from lms.media.models import MediaAsset
 
 
 class RenditionOut(BaseModel):
@@ -35,16 +35,27 @@ def file_url(asset: MediaAsset, name: str | None) -> str | None:
 
 
 def media_out(asset: MediaAsset) -> MediaOut:
-    ready = asset.status is MediaStatus.READY and asset.renditions
+    # Renditions are recorded only once a complete set is in place; while a retranscode runs
+    # (or after it failed) the previous set keeps playing.
+    ready = bool(asset.renditions)
     result = asset.renditions or {}
     rungs = [
-        RenditionOut(name=rung["name"], height=rung.get("height"), width=rung.get("width"),
-                     bandwidth=rung.get("bandwidth"), url=file_url(asset, rung["playlist"]))
+        RenditionOut(
+            name=rung["name"],
+            height=rung.get("height"),
+            width=rung.get("width"),
+            bandwidth=rung.get("bandwidth"),
+            url=file_url(asset, rung["playlist"]),
+        )
         for rung in (result.get("rungs", []) if ready else [])
     ]
     return MediaOut(
-        id=asset.id, status=asset.status.value, status_label=asset.status.label,
-        progress=asset.progress, error=asset.error, duration_s=asset.duration_s,
+        id=asset.id,
+        status=asset.status.value,
+        status_label=asset.status.label,
+        progress=asset.progress,
+        error=asset.error,
+        duration_s=asset.duration_s,
         hls_url=file_url(asset, result.get("master_playlist")) if ready else None,
         mp4_url=file_url(asset, result.get("mp4")) if ready else None,
         audio_url=file_url(asset, result.get("audio_playlist")) if ready else None,

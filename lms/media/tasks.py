@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from huey import crontab
-from huey.exceptions import TaskLockedException
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from lms.core import storage
 from lms.core.jobs import app_task, huey
@@ -30,24 +29,17 @@ def transcode_asset(asset_id: int) -> None:
     """Transcode one asset into a temporary folder, then rename it into place and mark the
     asset ready. Nothing is served until then; a worker killed half-way leaves only a temporary
     folder, and the job is sent again when its heartbeat goes stale."""
-    try:
-        with huey.lock_task(f"transcode-{asset_id}"):
-            _transcode(asset_id)
-    except TaskLockedException:
-        log.info("asset %s is being transcoded by another worker", asset_id)
-
-
-def _transcode(asset_id: int) -> None:
-    asset = db.session.get(MediaAsset, asset_id)
-    if asset is None or asset.status in (MediaStatus.READY, MediaStatus.FAILED):
+    if not _claim(asset_id):
+        log.info("asset %s is done, gone, or being transcoded by a live worker", asset_id)
         return
-    asset.status, asset.progress, asset.error = MediaStatus.PROCESSING, 0, None
-    asset.attempts += 1
-    asset.heartbeat_at = utcnow()
-    db.session.commit()
+    asset = db.session.get(MediaAsset, asset_id)
 
-    scratch = storage.media_path("renditions", f".{asset.id}.{secrets.token_hex(4)}.tmp")
-    scratch.mkdir(parents=True)
+    renditions = storage.media_path("renditions")
+    renditions.mkdir(parents=True, exist_ok=True)
+    for leftover in renditions.glob(f".{asset.id}.*.tmp"):  # from a worker that died half-way
+        shutil.rmtree(leftover, ignore_errors=True)
+    scratch = renditions / f".{asset.id}.{secrets.token_hex(4)}.tmp"
+    scratch.mkdir()
     last_beat = [0.0]
 
     def on_progress(percent: float) -> None:
@@ -59,9 +51,13 @@ def _transcode(asset_id: int) -> None:
             db.session.commit()
 
     try:
-        result = transcode(storage.media_path(asset.original_path), scratch,
-                           ProbeResult.from_dict(asset.probe), on_progress=on_progress,
-                           timeout_s=current_app.config["LMS_TRANSCODE_TIMEOUT_S"])
+        result = transcode(
+            storage.media_path(asset.original_path),
+            scratch,
+            ProbeResult.from_dict(asset.probe),
+            on_progress=on_progress,
+            timeout_s=current_app.config["LMS_TRANSCODE_TIMEOUT_S"],
+        )
     except TranscodeError as error:
         shutil.rmtree(scratch, ignore_errors=True)
         asset.status, asset.error = MediaStatus.FAILED, error.detail or str(error)
@@ -83,11 +79,39 @@ def _transcode(asset_id: int) -> None:
     asset.duration_s = result.duration_s
     asset.status, asset.progress, asset.ready_at = MediaStatus.READY, 100, utcnow()
     for lesson in db.session.scalars(
-        select(Lesson).join(LessonMedia, LessonMedia.lesson_id == Lesson.id)
+        select(Lesson)
+        .join(LessonMedia, LessonMedia.lesson_id == Lesson.id)
         .where(LessonMedia.asset_id == asset.id)
     ):
         lesson.duration_s = round(result.duration_s)
     db.session.commit()
+
+
+def _claim(asset_id: int) -> bool:
+    """Take the job with one conditional UPDATE, so that of two workers handed the same job
+    (a job sent again) only one runs it, on any number of machines."""
+    now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["LMS_TRANSCODE_STALL_S"])
+    claimed = db.session.execute(
+        update(MediaAsset)
+        .where(
+            MediaAsset.id == asset_id,
+            or_(
+                MediaAsset.status == MediaStatus.QUEUED,
+                (MediaAsset.status == MediaStatus.PROCESSING) & (MediaAsset.heartbeat_at < stale),
+            ),
+        )
+        .values(
+            status=MediaStatus.PROCESSING,
+            progress=0,
+            error=None,
+            heartbeat_at=now,
+            attempts=MediaAsset.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -111,10 +135,15 @@ def requeue_stalled() -> int:
     processing = now - timedelta(seconds=current_app.config["LMS_TRANSCODE_STALL_S"])
     # A queued job may simply wait behind others; only one waiting for hours is presumed lost.
     queued = now - timedelta(seconds=current_app.config["LMS_TRANSCODE_QUEUE_STALL_S"])
-    stalled = db.session.scalars(select(MediaAsset).where(or_(
-        (MediaAsset.status == MediaStatus.PROCESSING) & (MediaAsset.heartbeat_at < processing),
-        (MediaAsset.status == MediaStatus.QUEUED) & (MediaAsset.heartbeat_at < queued),
-    ))).all()
+    stalled = db.session.scalars(
+        select(MediaAsset).where(
+            or_(
+                (MediaAsset.status == MediaStatus.PROCESSING)
+                & (MediaAsset.heartbeat_at < processing),
+                (MediaAsset.status == MediaStatus.QUEUED) & (MediaAsset.heartbeat_at < queued),
+            )
+        )
+    ).all()
     for asset in stalled:
         requeue(asset)
     db.session.commit()

@@ -18,12 +18,19 @@ from lms.courses import access as courses_access
 from lms.extensions import db
 from lms.media import access, bp, operations
 from lms.media.forms import VideoLessonForm
-from lms.media.models import MediaAsset, MediaStatus
+from lms.media.models import MediaAsset
 from lms.media.serializers import media_out
 
 RENDITION_NAME = re.compile(r"[A-Za-z0-9_\-]+(?:/[A-Za-z0-9_\-]+)*\.(m3u8|ts|m4s|mp4|m4a|aac|jpg)")
-CONTENT_TYPES = {"m3u8": "application/vnd.apple.mpegurl", "ts": "video/mp2t", "m4s": "video/iso.segment",
-                 "mp4": "video/mp4", "m4a": "audio/mp4", "aac": "audio/aac", "jpg": "image/jpeg"}
+CONTENT_TYPES = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "ts": "video/mp2t",
+    "m4s": "video/iso.segment",
+    "mp4": "video/mp4",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "jpg": "image/jpeg",
+}
 
 
 @bp.app_context_processor
@@ -41,10 +48,11 @@ def rendition(asset_id: int, name: str):
     if match is None:
         abort(404)
     asset = access.get_asset_or_404(asset_id, current_user)
-    if asset.status is not MediaStatus.READY:
-        abort(404)  # a half-made rendition is never served
-    return _send(f"{asset.folder}/{name}", CONTENT_TYPES[match.group(1)],
-                 cache=not name.endswith(".m3u8"))
+    if not asset.renditions:
+        abort(404)  # only a complete set, renamed into place, is ever served
+    return _send(
+        f"{asset.folder}/{name}", CONTENT_TYPES[match.group(1)], cache=not name.endswith(".m3u8")
+    )
 
 
 @bp.get("/lessons/<int:lesson_id>/captions.vtt")
@@ -83,8 +91,12 @@ def new_video_lesson(course_id: int):
     if form.validate_on_submit():
         try:
             operations.add_video_lesson(
-                course, title=form.title.data, asset=_asset_from(form), required=form.required.data,
-                captions=form.captions.data.stream if form.captions.data else None)
+                course,
+                title=form.title.data,
+                asset=_asset_from(form),
+                required=form.required.data,
+                captions=form.captions.data.stream if form.captions.data else None,
+            )
         except OperationError as error:
             db.session.rollback()
             show_errors(form, error)
@@ -92,23 +104,32 @@ def new_video_lesson(course_id: int):
             db.session.commit()
             flash(_("视频课时已添加，正在后台转码，完成后居民即可观看"), "success")
             return redirect(url_for("courses.edit_course", course_id=course.id))
-    return render_form("media/video_lesson_form.html", form, course=course,
-                       chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
-                       max_bytes=current_app.config["LMS_UPLOAD_MAX_BYTES"])
+    return render_form(
+        "media/video_lesson_form.html",
+        form,
+        course=course,
+        chunk_size=current_app.config["LMS_UPLOAD_CHUNK_BYTES"],
+        max_bytes=current_app.config["LMS_UPLOAD_MAX_BYTES"],
+    )
 
 
 def _asset_from(form: VideoLessonForm) -> MediaAsset:
     if form.media_id.data:
         asset = db.session.get(MediaAsset, int(form.media_id.data))
         if asset is None or not access.can_manage_asset(current_user, asset):
-            raise OperationError(_("没有这个视频，请重新上传"), fields={"file": [_("没有这个视频，请重新上传")]})
+            raise OperationError(
+                _("没有这个视频，请重新上传"), fields={"file": [_("没有这个视频，请重新上传")]}
+            )
         return asset
     if form.file.data and form.file.data.filename:
-        asset, _reused = operations.save_stream(current_user, filename=form.file.data.filename,
-                                                stream=form.file.data.stream)
+        asset, _reused = operations.save_stream(
+            current_user, filename=form.file.data.filename, stream=form.file.data.stream
+        )
         db.session.commit()  # the probed original is kept even if the lesson form needs fixing
         return asset
-    raise OperationError(_("请选择要上传的视频文件"), fields={"file": [_("请选择要上传的视频文件")]})
+    raise OperationError(
+        _("请选择要上传的视频文件"), fields={"file": [_("请选择要上传的视频文件")]}
+    )
 
 
 @bp.post("/media/<int:asset_id>/retry")
@@ -124,4 +145,8 @@ def retry(asset_id: int):
     else:
         db.session.commit()
         flash(_("已重新开始转码"), "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("courses.teaching"))
+    return redirect(
+        request.referrer
+        if request.referrer and request.referrer.startswith(request.host_url)
+        else url_for("courses.teaching")
+    )

@@ -43,6 +43,8 @@
   var earlier = [];           // intervals played before the current source (video.played resets)
   var seekTo = null;          // where to go when the current source's metadata is in
   var mediaErrors = 0;
+  var played = false;         // has playback started on this page?
+  var BUFFER_S = 30;
 
   function csrfToken() {
     var meta = document.querySelector("meta[name=csrf-token]");
@@ -156,8 +158,12 @@
 
   function startHls(url, position, level) {
     if (hls) hls.destroy();
+    // Until the first play, fetch only about one segment (enough for the picture and the
+    // metadata), like preload="metadata": a resident who only looks at the page spends little
+    // of their data. Playing raises the buffer to hls.js's usual 30 seconds.
     hls = new window.Hls({enableWorker: true, startPosition: position > 0 ? position : -1,
-                          capLevelToPlayerSize: true});
+                          capLevelToPlayerSize: true,
+                          maxBufferLength: played ? BUFFER_S : 4, maxMaxBufferLength: played ? 600 : 4});
     hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
       if (level !== undefined && level !== null && level >= 0) hls.currentLevel = level;
     });
@@ -317,7 +323,11 @@
     var done = summary.querySelector("[data-completed]");
     var percent = Math.floor((body.watched_ratio || 0) * 100);
     if (watched) watched.textContent = (data.msgWatched || "{percent}%").replace("{percent}", percent);
-    if (done && body.completed) done.hidden = false;
+    if (done && body.completed) {
+      done.hidden = false;
+      var rule = document.querySelector("[data-player-rule]");
+      if (rule) rule.hidden = true;
+    }
   }
 
   function heartbeat(leaving) {
@@ -355,6 +365,13 @@
   }
 
   video.addEventListener("play", function () {
+    if (!played) {
+      played = true;
+      if (hls) {
+        hls.config.maxBufferLength = BUFFER_S;
+        hls.config.maxMaxBufferLength = 600;
+      }
+    }
     openVisit();
   });
   video.addEventListener("pause", function () {
@@ -396,4 +413,7 @@
   }
   showRate();
   load(engine === "mp4" ? data.mp4Url : data.hlsUrl, startPosition(), false);
+  // The markup says preload="none" so that the MP4 <source> (for browsers without this script)
+  // is not fetched before the stream replaces it; now the metadata is wanted.
+  video.preload = "metadata";
 })();

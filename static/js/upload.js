@@ -22,6 +22,7 @@
   var mediaInput = form.querySelector("input[name=media_id]");
   var box = form.querySelector("[data-upload-progress]");
   var bar = form.querySelector("[data-upload-bar]");
+  var figures = form.querySelector("[data-upload-figures]");
   var text = form.querySelector("[data-upload-text]");
   var cancelButton = form.querySelector("[data-upload-cancel]");
   var submitButton = form.querySelector("[data-upload-submit]");
@@ -74,21 +75,22 @@
 
   // --- what the teacher sees ----------------------------------------------------------------
 
-  var lastText = 0;
+  var lastFigures = 0;
 
+  // The line under the figures: what is happening (preparing, retrying, checking …).
   function say(line) {
     text.textContent = line;
-    lastText = Date.now();
   }
 
   function showProgress(sent, total, force) {
     var percent = total ? Math.floor((sent / total) * 100) : 0;
     bar.value = percent;
     bar.setAttribute("aria-valuetext", percent + "%");
-    // The status line is a live region: refresh it at most every 1.5 s so that screen readers
+    // The figures are a live region: refresh them at most every 1.5 s so that screen readers
     // are not flooded (the bar itself moves continuously).
-    if (force || Date.now() - lastText > 1500) {
-      say(message("progress", {percent: percent, done: megabytes(sent), total: megabytes(total)}));
+    if (figures && (force || Date.now() - lastFigures > 1500)) {
+      figures.textContent = message("progress", {percent: percent, done: megabytes(sent), total: megabytes(total)});
+      lastFigures = Date.now();
     }
   }
 
@@ -221,8 +223,8 @@
     var saved = recall(key);
     var failures = 0;
 
-    showProgress(0, file.size, true);
     say(message("preparing"));
+    showProgress(0, file.size, true);
     current = {url: null, key: key, xhr: null, cancelled: false};
 
     // Open the upload (or find the remembered one), retrying network trouble.
@@ -250,6 +252,7 @@
     }
 
     var offset = upload.offset;
+    if (!offset) say("");
     var chunk = Math.max(64 * 1024, upload.chunk_size || 8 * MB);
     if (offset > 0) bar.value = Math.floor((offset / file.size) * 100);
 
@@ -269,6 +272,7 @@
       }
       if (result.status >= 200 && result.status < 300 && result.body) {
         offset = result.body.offset;
+        if (failures) say("");  // moving again: the retry notice has done its job
         failures = 0;
         showProgress(offset, file.size, true);
       } else if (result.status === 409) {

@@ -90,6 +90,14 @@ def play_muted(page: Page) -> None:
     page.evaluate(f"() => {{ const v = document.querySelector('{VIDEO}'); v.muted = true; v.play(); }}")
 
 
+def watch_console(page: Page) -> list[str]:
+    """Errors the page reports (script errors, refused by the Content-Security-Policy …)."""
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 def progress_of(user, lesson) -> LessonProgress | None:
     db.session.expire_all()
     return db.session.scalar(
@@ -106,6 +114,7 @@ def test_resident_watches_a_video_lesson_to_completion(
     page = browser_page
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
+    errors = watch_console(page)
     sign_in(page, live_server, resident)
 
     page.goto(f"{live_server}/lessons/{lesson.id}")
@@ -135,6 +144,7 @@ def test_resident_watches_a_video_lesson_to_completion(
     assert progress.completed_at is not None
     assert progress.watched_s >= 0.9 * lesson.duration_s
     assert not [url for url in failed if "/media/" in url or "/api/" in url], failed
+    assert errors == []
 
 
 def test_resident_resumes_where_they_left_off_after_a_reload(
@@ -248,11 +258,13 @@ def test_teacher_uploads_a_video_lesson_in_resumable_chunks(
         route.continue_()
 
     page.route("**/api/v1/uploads/*", chunks)
+    size = clip.stat().st_size
     page.get_by_label("课时标题").fill("识别电信诈骗")
     page.get_by_label("视频文件").set_input_files(str(clip))
     page.get_by_role("button", name="上传并保存").click()
     expect(page.get_by_text("网络不稳定")).to_be_visible()
-    expect(page.locator("[data-upload-bar]")).to_be_visible()
+    expect(page.locator("[data-upload-bar]")).to_have_js_property("value", 2 * CHUNK * 100 // size)
+    expect(page.get_by_text(f"已上传 {2 * CHUNK * 100 // size}%")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "video-upload-360.png"), full_page=True)
 
     page.wait_for_url(f"**/courses/{course.id}/edit", timeout=60_000)
@@ -262,7 +274,6 @@ def test_teacher_uploads_a_video_lesson_in_resumable_chunks(
     expect(row.get_by_text("时长 0:12")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "course-editor-video-360.png"), full_page=True)
 
-    size = clip.stat().st_size
     assert len(offsets) >= size // CHUNK + 1  # every chunk, plus the one sent again
     assert dropped == [2 * CHUNK]
     assert offsets[:4] == [0, CHUNK, 2 * CHUNK, 2 * CHUNK]
@@ -418,6 +429,8 @@ def test_course_editor_follows_transcoding_and_offers_a_retry(
     db.session.commit()
     expect(state.get_by_text("75%")).to_be_visible(timeout=10_000)  # polled every 3 s
     expect(state.locator("progress")).to_have_js_property("value", 75)
+    state.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "course-editor-transcoding-360.png"))
 
     asset.status, asset.error = MediaStatus.FAILED, "[h264 @ 0x55d0] Invalid NAL unit size (1734 > 112)."
     db.session.commit()

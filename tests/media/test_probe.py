@@ -119,7 +119,9 @@ def test_a_playlist_disguised_as_a_video_is_not_followed(tmp_path):
     # unguarded probe would accept it); only real containers may be opened.
     segment = make_clip(tmp_path / "elsewhere.ts", seconds=2, width=320, height=240)
     playlist = tmp_path / "lesson.m3u8"
-    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n{segment}\n#EXT-X-ENDLIST\n")
+    playlist.write_text(
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\n{segment}\n#EXT-X-ENDLIST\n"
+    )
     with pytest.raises(ProbeError) as refused:
         probe(playlist, max_duration_s=HOUR)
     assert refused.value.code == "not_media"

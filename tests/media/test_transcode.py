@@ -35,7 +35,9 @@ class Done:
         self.result, self.out, self.info, self.progress = result, out, info, progress
 
     def video(self, relative: str) -> dict:
-        return next(s for s in ffprobe(self.out / relative)["streams"] if s["codec_type"] == "video")
+        return next(
+            s for s in ffprobe(self.out / relative)["streams"] if s["codec_type"] == "video"
+        )
 
     def has_audio(self, relative: str) -> bool:
         return any(s["codec_type"] == "audio" for s in ffprobe(self.out / relative)["streams"])
@@ -275,9 +277,7 @@ def test_odd_dimensions_come_out_even(transcoded):
 
 def test_small_source_is_not_upscaled(transcoded):
     done = transcoded("tiny")
-    assert [(r["name"], r["width"], r["height"]) for r in done.result.rungs] == [
-        ("200p", 354, 200)
-    ]
+    assert [(r["name"], r["width"], r["height"]) for r in done.result.rungs] == [("200p", 354, 200)]
 
 
 def test_variable_frame_rate_comes_out_constant(transcoded):
