@@ -23,13 +23,12 @@ def can_study(user: User, lesson: Lesson) -> bool:
     """Enrolled residents study a course's lessons; its editors preview them; an open course's
     lessons are for anyone while it is published."""
     course = lesson.course
+    # Enrolled residents are by far the most frequent askers (every heartbeat): ask that first.
+    if course.status is not CourseStatus.DRAFT and active_enrolment(user, course) is not None:
+        return True
     if courses_access.can_edit_course(user, course):
         return True
-    if course.status is CourseStatus.DRAFT:
-        return False
-    if course.is_open and course.status is CourseStatus.PUBLISHED:
-        return True
-    return active_enrolment(user, course) is not None
+    return course.is_open and course.status is CourseStatus.PUBLISHED
 
 
 def get_course_for_enrolment_or_404(course_id: int) -> Course:

@@ -87,7 +87,9 @@ def wait_for_video(page: Page, condition: str, timeout: float = 15_000) -> None:
 
 
 def play_muted(page: Page) -> None:
-    page.evaluate(f"() => {{ const v = document.querySelector('{VIDEO}'); v.muted = true; v.play(); }}")
+    page.evaluate(
+        f"() => {{ const v = document.querySelector('{VIDEO}'); v.muted = true; v.play(); }}"
+    )
 
 
 def watch_console(page: Page) -> list[str]:
@@ -100,9 +102,7 @@ def watch_console(page: Page) -> list[str]:
 
 def progress_of(user, lesson) -> LessonProgress | None:
     db.session.expire_all()
-    return db.session.scalar(
-        select(LessonProgress).filter_by(user_id=user.id, lesson_id=lesson.id)
-    )
+    return db.session.scalar(select(LessonProgress).filter_by(user_id=user.id, lesson_id=lesson.id))
 
 
 def test_resident_watches_a_video_lesson_to_completion(
@@ -115,6 +115,8 @@ def test_resident_watches_a_video_lesson_to_completion(
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
     errors = watch_console(page)
+    workers: list[str] = []
+    page.on("worker", lambda worker: workers.append(worker.url))
     sign_in(page, live_server, resident)
 
     page.goto(f"{live_server}/lessons/{lesson.id}")
@@ -145,6 +147,7 @@ def test_resident_watches_a_video_lesson_to_completion(
     assert progress.watched_s >= 0.9 * lesson.duration_s
     assert not [url for url in failed if "/media/" in url or "/api/" in url], failed
     assert errors == []
+    assert any(url.startswith("blob:") for url in workers), workers  # hls.js's transmuxer
 
 
 def test_resident_resumes_where_they_left_off_after_a_reload(
@@ -338,7 +341,10 @@ def test_an_interrupted_upload_resumes_after_a_reload(
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == 1
     assert db.session.scalar(select(func.count()).select_from(Upload)) == 0
-    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('lms-upload:'))") == []
+    assert (
+        page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('lms-upload:'))")
+        == []
+    )
 
 
 def test_cancelling_an_upload_leaves_nothing_behind(
@@ -432,7 +438,10 @@ def test_course_editor_follows_transcoding_and_offers_a_retry(
     state.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "course-editor-transcoding-360.png"))
 
-    asset.status, asset.error = MediaStatus.FAILED, "[h264 @ 0x55d0] Invalid NAL unit size (1734 > 112)."
+    asset.status, asset.error = (
+        MediaStatus.FAILED,
+        "[h264 @ 0x55d0] Invalid NAL unit size (1734 > 112).",
+    )
     db.session.commit()
     expect(page.get_by_text("视频转码没有成功")).to_be_visible(timeout=10_000)  # reloaded
     page.get_by_text("查看出错详情").click()
@@ -444,3 +453,61 @@ def test_course_editor_follows_transcoding_and_offers_a_retry(
     expect(page.locator(f"[data-media-id='{asset.id}']").get_by_text("可以播放")).to_be_visible()
     db.session.expire_all()
     assert db.session.get(MediaAsset, asset.id).status is MediaStatus.READY
+
+
+def test_an_uploaded_video_is_kept_while_the_form_is_corrected(
+    live_server, browser_page, teacher, categories, clip
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    page = browser_page
+    sign_in(page, live_server, teacher)
+    page.goto(f"{live_server}/courses/{course.id}/lessons/new-video")
+    page.get_by_label("视频文件").set_input_files(str(clip))
+    page.get_by_role("button", name="上传并保存").click()  # no title yet
+
+    expect(page.get_by_text("请填写课时标题")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("视频已经上传好了")).to_be_visible()
+    page.get_by_label("课时标题").fill("识别电信诈骗")
+    api: list[str] = []
+    page.on("request", lambda request: api.append(request.url) if "/api/" in request.url else None)
+    page.get_by_role("button", name="上传并保存").click()
+    page.wait_for_url(f"**/courses/{course.id}/edit")
+    assert api == []  # nothing is uploaded twice
+
+    db.session.expire_all()
+    lesson = db.session.scalar(select(Lesson).filter_by(course_id=course.id))
+    assert lesson.title == "识别电信诈骗"
+    assert db.session.scalar(select(func.count()).select_from(MediaAsset)) == 1
+
+
+def test_without_javascript_the_form_posts_the_whole_file(
+    live_server, browser_page, teacher, categories, clip
+):
+    course = courses.create_course(
+        teacher, title="防诈骗知识", summary="<p>简介</p>", category=categories["法制教育"], hours=1
+    )
+    db.session.commit()
+    context = browser_page.context.browser.new_context(
+        java_script_enabled=False, viewport={"width": 360, "height": 800}, locale="zh-CN"
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, teacher)
+        page.goto(f"{live_server}/courses/{course.id}/lessons/new-video")
+        page.get_by_label("课时标题").fill("识别电信诈骗")
+        page.get_by_label("视频文件").set_input_files(str(clip))
+        api: list[str] = []
+        page.on(
+            "request", lambda request: api.append(request.url) if "/api/" in request.url else None
+        )
+        page.get_by_role("button", name="上传并保存").click()
+        page.wait_for_url(f"**/courses/{course.id}/edit", timeout=60_000)
+        assert api == []
+        expect(
+            page.locator(".row", has_text="识别电信诈骗").get_by_text("可以播放")
+        ).to_be_visible()
+    finally:
+        context.close()
