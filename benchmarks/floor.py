@@ -8,5 +8,6 @@ app = Flask(__name__)
 @app.post("/api/v1/lessons/<int:lesson_id>/progress")
 def progress(lesson_id: int):
     body = request.get_json()
-    return jsonify(watched_s=0.0, watched_ratio=0.0, completed=False,
-                   resume_position_s=body["position_s"])
+    return jsonify(
+        watched_s=0.0, watched_ratio=0.0, completed=False, resume_position_s=body["position_s"]
+    )

@@ -10,7 +10,6 @@ rotate through the viewers, each reporting a played interval as a real player wo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -23,8 +22,19 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GUNICORN = [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "4", "--threads", "4",
-            "--log-level", "warning"]
+GUNICORN = [
+    sys.executable,
+    "-m",
+    "gunicorn",
+    "-k",
+    "gthread",
+    "-w",
+    "4",
+    "--threads",
+    "4",
+    "--log-level",
+    "warning",
+]
 
 
 def free_port() -> int:
@@ -33,8 +43,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int]]]:
-    """A course with one video lesson and *viewers* enrolled residents, each with a visit."""
+def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int]], str]:
+    """A course with one video lesson and *viewers* enrolled residents, each with a visit.
+    Returns the lesson id, (token, visit id) per viewer, and the teacher's token."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     from flask_migrate import upgrade
@@ -50,26 +61,43 @@ def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int
     app = create_app({"LMS_ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}})
     with app.app_context():
         upgrade()
-        county = accounts.create_org_unit(name="泸县", code="510521", level=Level.COUNTY, parent=None)
-        town = accounts.create_org_unit(name="福集镇", code="510521001", level=Level.TOWN, parent=county)
-        village = accounts.create_org_unit(name="青龙村", code="510521001001", level=Level.VILLAGE,
-                                           parent=town)
-        teacher = accounts.create_user(phone="13900000001", name="老师", password="Bench#2026x",
-                                       org_unit=town, roles=(Role.RESIDENT, Role.TEACHER))
+        county = accounts.create_org_unit(
+            name="泸县", code="510521", level=Level.COUNTY, parent=None
+        )
+        town = accounts.create_org_unit(
+            name="福集镇", code="510521001", level=Level.TOWN, parent=county
+        )
+        village = accounts.create_org_unit(
+            name="青龙村", code="510521001001", level=Level.VILLAGE, parent=town
+        )
+        teacher = accounts.create_user(
+            phone="13900000001",
+            name="老师",
+            password="Bench#2026x",
+            org_unit=town,
+            roles=(Role.RESIDENT, Role.TEACHER),
+        )
         category = courses.create_category("农村实用技术")
-        course = courses.create_course(teacher, title="压测课程", summary="", category=category, hours=2)
+        course = courses.create_course(
+            teacher, title="压测课程", summary="", category=category, hours=2
+        )
         lesson = courses.add_lesson(course, title="视频", kind=LessonKind.VIDEO, duration_s=7200)
         courses.publish_course(course)
         out = []
         for number in range(viewers):
-            user = accounts.create_user(phone=f"137{number:08d}", name=f"居民{number}",
-                                        password="Bench#2026x", org_unit=village)
+            user = accounts.create_user(
+                phone=f"137{number:08d}",
+                name=f"居民{number}",
+                password="Bench#2026x",
+                org_unit=village,
+            )
             learning.enrol(user, course)
             token, _row = accounts.issue_token(user)
             visit = learning.start_visit(user, lesson)
             out.append((token, visit.id))
+        teacher_token, _row = accounts.issue_token(teacher)
         db.session.commit()
-        return lesson.id, out
+        return lesson.id, out, teacher_token
 
 
 LUA = """
@@ -87,22 +115,42 @@ end
 """
 
 
-def run_wrk(url: str, path: str, viewers: list[tuple[str, int]], connections: int,
-            seconds: int) -> dict[str, float]:
+def run_wrk(
+    url: str, path: str, viewers: list[tuple[str, int]], connections: int, seconds: int
+) -> dict[str, float]:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lua_viewers = "{" + ", ".join(f'{{"{token}", {visit}}}' for token, visit in viewers) + "}"
     script.write(LUA % {"viewers": lua_viewers, "path": path})
     script.close()
     threads = min(connections, 2)
-    output = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-                             "--latency", "-s", script.name, url],
-                            capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
-    return {"rps": rps, "p50": _ms(latency["50"]), "p99": _ms(latency["99"]),
-            "errors": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": rps,
+        "p50": _ms(latency["50"]),
+        "p99": _ms(latency["99"]),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
 
 
 def _ms(text: str) -> float:
@@ -111,12 +159,13 @@ def _ms(text: str) -> float:
 
 
 def serve(target: str, env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([*GUNICORN, "-b", f"127.0.0.1:{port}", target], cwd=ROOT,
-                               env={**os.environ, **env})
+    process = subprocess.Popen(
+        [*GUNICORN, "-b", f"127.0.0.1:{port}", target], cwd=ROOT, env={**os.environ, **env}
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
         except urllib.error.HTTPError:
             return process  # answering (404/405 is fine)
         except OSError:
@@ -136,33 +185,51 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
     instance = Path(tempfile.mkdtemp(prefix="lms-bench-"))
-    env = {"LMS_INSTANCE_DIR": str(instance), "LMS_MEDIA_DIR": str(instance / "media"),
-           "LMS_SECRET_KEY": "benchmark"}
+    env = {
+        "LMS_INSTANCE_DIR": str(instance),
+        "LMS_MEDIA_DIR": str(instance / "media"),
+        "LMS_SECRET_KEY": "benchmark",
+    }
     if args.database_url:
         env["LMS_DATABASE_URL"] = args.database_url
-    lesson_id, viewers = prepare(env, 200)
+    lesson_id, viewers, _teacher = prepare(env, 200)
     path = f"/api/v1/lessons/{lesson_id}/progress"
     database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     print(f"gunicorn gthread 4 workers × 4 threads, {database}, {args.seconds} s per run, loopback")
     print(f"{'endpoint':<22}{'viewers':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     results = {}
-    for name, target in (("heartbeat (lms)", "lms:create_app()"), ("bare Flask (floor)", "benchmarks.floor:app")):
+    for name, target in (
+        ("heartbeat (lms)", "lms:create_app()"),
+        ("bare Flask (floor)", "benchmarks.floor:app"),
+    ):
         port = free_port()
         server = serve(target, env, port)
         try:
             for connections in (50, 200):
-                figures = run_wrk(f"http://127.0.0.1:{port}", path, viewers[:connections], connections,
-                                  args.seconds)
+                figures = run_wrk(
+                    f"http://127.0.0.1:{port}",
+                    path,
+                    viewers[:connections],
+                    connections,
+                    args.seconds,
+                )
                 results[(name, connections)] = figures
-                print(f"{name:<22}{connections:>8}{figures['rps']:>10.0f}{figures['p50']:>9.1f}"
-                      f"{figures['p99']:>9.1f}{figures['errors']:>8}")
+                print(
+                    f"{name:<22}{connections:>8}{figures['rps']:>10.0f}{figures['p50']:>9.1f}"
+                    f"{figures['p99']:>9.1f}{figures['errors']:>8}"
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
     for connections in (50, 200):
-        ours, floor = results[("heartbeat (lms)", connections)], results[("bare Flask (floor)", connections)]
-        print(f"{connections} viewers: lms reaches {ours['rps'] / floor['rps']:.0%} of the floor's "
-              f"req/s; p50 ×{ours['p50'] / floor['p50']:.1f}")
+        ours, floor = (
+            results[("heartbeat (lms)", connections)],
+            results[("bare Flask (floor)", connections)],
+        )
+        print(
+            f"{connections} viewers: lms reaches {ours['rps'] / floor['rps']:.0%} of the floor's "
+            f"req/s; p50 ×{ours['p50'] / floor['p50']:.1f}"
+        )
     shutil.rmtree(instance, ignore_errors=True)
 
 
