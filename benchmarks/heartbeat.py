@@ -118,10 +118,9 @@ end
 def run_wrk(
     url: str, path: str, viewers: list[tuple[str, int]], connections: int, seconds: int
 ) -> dict[str, float]:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lua_viewers = "{" + ", ".join(f'{{"{token}", {visit}}}' for token, visit in viewers) + "}"
-    script.write(LUA % {"viewers": lua_viewers, "path": path})
-    script.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % {"viewers": lua_viewers, "path": path})
     threads = min(connections, 2)
     output = subprocess.run(
         [
