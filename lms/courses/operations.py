@@ -99,7 +99,7 @@ def update_course(
     is_open: bool | None = None,
     cover=None,
 ) -> Course:
-    _ensure_editable(course)
+    ensure_editable(course)
     course.title, course.summary = clean_title(title), _summary(summary)
     course.category, course.hours = _category(category), _hours(hours)
     if is_open is not None:
@@ -155,7 +155,7 @@ def archive_course(course: Course) -> Course:
 # Lessons ------------------------------------------------------------------------------------
 
 
-def _ensure_editable(course: Course) -> None:
+def ensure_editable(course: Course) -> None:
     if course.status is CourseStatus.ARCHIVED:
         raise Conflict(_("已归档的课程不能再修改"))
 
@@ -180,7 +180,7 @@ def add_lesson(
 ) -> Lesson:
     """Append a lesson. Text lessons need a body; video and document lessons carry a file,
     which the media feature links to the lesson."""
-    _ensure_editable(course)
+    ensure_editable(course)
     body = _lesson_body(body) if kind is LessonKind.TEXT else sanitise_html(body).strip()
     position = (
         db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id))
@@ -205,7 +205,7 @@ def add_text_lesson(course: Course, *, title: str, body: str, required: bool = T
 
 
 def update_text_lesson(lesson: Lesson, *, title: str, body: str, required: bool) -> Lesson:
-    _ensure_editable(lesson.course)
+    ensure_editable(lesson.course)
     body = _lesson_body(body)
     lesson.title, lesson.body, lesson.required = clean_title(title), body, required
     db.session.flush()
@@ -222,7 +222,7 @@ def delete_lesson(lesson: Lesson) -> None:
 
 def move_lesson(lesson: Lesson, offset: int) -> None:
     """Move *lesson* up (-1) or down (+1) among its course's lessons."""
-    _ensure_editable(lesson.course)
+    ensure_editable(lesson.course)
     lessons = list(lesson.course.lessons)
     index = lessons.index(lesson)
     target = index + offset

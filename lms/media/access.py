@@ -9,7 +9,7 @@ from lms.accounts.models import User
 from lms.courses import access as courses_access
 from lms.courses.models import Course, CourseStatus, Lesson
 from lms.extensions import db
-from lms.media.models import LessonMedia, MediaAsset, Upload
+from lms.media.models import LessonMedia, Material, MediaAsset, Upload
 
 
 def can_upload(user: User) -> bool:
@@ -69,3 +69,41 @@ def get_upload_or_404(token: str, user: User) -> Upload:
 
 def lesson_media(lesson: Lesson) -> LessonMedia | None:
     return db.session.get(LessonMedia, lesson.id)
+
+
+def can_download(user: User, material: Material) -> bool:
+    """Like renditions: a draft course's documents for its editors; a published one's for
+    signed-in users, or anyone when the course is open."""
+    course = material.course
+    if courses_access.can_edit_course(user, course):
+        return True
+    return course.status is not CourseStatus.DRAFT and (course.is_open or user.is_authenticated)
+
+
+def get_material_or_404(material_id: int, user: User, *, manage: bool = False) -> Material:
+    material = db.session.get(Material, material_id)
+    if material is None:
+        abort(404)
+    allowed = (
+        courses_access.can_edit_course(user, material.course)
+        if manage
+        else can_download(user, material)
+    )
+    if not allowed:
+        abort(404)
+    return material
+
+
+def course_materials(course: Course) -> list[Material]:
+    """The course's own documents (not those that are document lessons)."""
+    return list(
+        db.session.scalars(
+            select(Material)
+            .where(Material.course_id == course.id, Material.lesson_id.is_(None))
+            .order_by(Material.id)
+        )
+    )
+
+
+def lesson_document(lesson: Lesson) -> Material | None:
+    return db.session.scalar(select(Material).where(Material.lesson_id == lesson.id))

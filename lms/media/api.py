@@ -14,7 +14,7 @@ from lms.courses import operations as courses
 from lms.courses.models import Course, LessonKind
 from lms.extensions import db
 from lms.media import access, api_bp, operations
-from lms.media.models import MediaAsset
+from lms.media.models import Material, MediaAsset
 from lms.media.serializers import MediaOut, media_out
 
 
@@ -44,6 +44,24 @@ class LessonIn(Schema):
     required: bool = True
 
 
+class MaterialOut(BaseModel):
+    id: int
+    filename: str
+    kind: str
+    size_bytes: int
+    url: str
+
+
+def material_out(material: Material) -> MaterialOut:
+    return MaterialOut(
+        id=material.id,
+        filename=material.filename,
+        kind=material.kind,
+        size_bytes=material.size_bytes,
+        url=url_for("media.download_material", material_id=material.id),
+    )
+
+
 class LessonOut(BaseModel):
     id: int
     title: str
@@ -51,6 +69,7 @@ class LessonOut(BaseModel):
     duration_s: int | None
     required: bool
     media: MediaOut | None = None
+    document: MaterialOut | None = None
 
 
 def _upload_out(upload) -> dict:
@@ -175,11 +194,7 @@ def retry_media(media_id: int):
     },
 )
 def create_lesson(course_id: int):
-    course = db.session.get(Course, course_id)
-    if course is None or not courses_access.can_view_course(current_user, course):
-        raise not_found()
-    if not courses_access.can_edit_course(current_user, course):
-        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
+    course = _editable_course(course_id)
     if request.mimetype == "multipart/form-data":
         lesson = _lesson_from_form(course)
     else:
@@ -205,19 +220,34 @@ def _lesson_from_json(course: Course, body: LessonIn):
     )
 
 
+def _uploaded_file():
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        message = _("请选择要上传的文件")
+        raise ApiError(422, "validation_error", message, {"file": [message]})
+    return file
+
+
 def _lesson_from_form(course: Course):
     _require_uploader()
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
     kind = request.form.get("kind", "video")
-    if kind != LessonKind.VIDEO.value:
-        message = _("multipart 上传目前只支持视频课时")
+    if kind not in (LessonKind.VIDEO.value, LessonKind.DOCUMENT.value):
+        message = _("上传文件的课时只能是视频（video）或文档（document）")
         raise ApiError(422, "validation_error", message, {"kind": [message]})
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        message = _("请选择要上传的视频文件")
-        raise ApiError(422, "validation_error", message, {"file": [message]})
     title = request.form.get("title", "")
     courses.clean_title(title)  # refuse a bad title before receiving gigabytes
+    file = _uploaded_file()
+    required = request.form.get("required", "1") not in ("0", "false")
+    if kind == LessonKind.DOCUMENT.value:
+        return operations.add_document_lesson(
+            course,
+            current_user,
+            title=title,
+            filename=file.filename,
+            stream=file.stream,
+            required=required,
+        )
     asset, _reused = operations.save_stream(
         current_user, filename=file.filename, stream=file.stream
     )
@@ -226,13 +256,14 @@ def _lesson_from_form(course: Course):
         course,
         title=title,
         asset=asset,
-        required=request.form.get("required", "1") not in ("0", "false"),
+        required=required,
         captions=captions.stream if captions and captions.filename else None,
     )
 
 
 def _lesson_out(lesson) -> dict:
     link = access.lesson_media(lesson)
+    document = access.lesson_document(lesson)
     return LessonOut(
         id=lesson.id,
         title=lesson.title,
@@ -240,4 +271,64 @@ def _lesson_out(lesson) -> dict:
         duration_s=lesson.duration_s,
         required=lesson.required,
         media=media_out(link.asset) if link else None,
+        document=material_out(document) if document else None,
     ).model_dump(mode="json")
+
+
+class MaterialList(BaseModel):
+    items: list[MaterialOut]
+
+
+def _editable_course(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not courses_access.can_view_course(current_user, course):
+        raise not_found()
+    if not courses_access.can_edit_course(current_user, course):
+        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
+    return course
+
+
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/materials",
+    "GET",
+    summary="课程资料（文档）",
+    response=MaterialList,
+    auth=False,
+)
+def list_materials(course_id: int):
+    course = db.session.get(Course, course_id)
+    if course is None or not courses_access.can_view_course(current_user, course):
+        raise not_found()
+    return {"items": [material_out(m).model_dump() for m in access.course_materials(course)]}
+
+
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/materials",
+    "POST",
+    summary="上传课程资料（multipart：file；PDF、DOCX、PPTX、XLSX）",
+    response=MaterialOut,
+    status=201,
+    multipart={"file": "文档"},
+)
+def create_material(course_id: int):
+    course = _editable_course(course_id)
+    file = _uploaded_file()
+    material = operations.add_material(
+        course, current_user, filename=file.filename, stream=file.stream
+    )
+    db.session.commit()
+    return material_out(material).model_dump(), 201
+
+
+@endpoint(api_bp, "/materials/<int:material_id>", "DELETE", summary="删除课程资料", status=204)
+def delete_material(material_id: int):
+    material = db.session.get(Material, material_id)
+    if material is None or not courses_access.can_view_course(current_user, material.course):
+        raise not_found()
+    if not courses_access.can_edit_course(current_user, material.course):
+        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
+    operations.delete_material(material)
+    db.session.commit()
+    return "", 204

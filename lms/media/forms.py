@@ -21,3 +21,15 @@ class VideoLessonForm(FlaskForm):
     captions = FileField(
         _l("字幕（选填，WebVTT .vtt 文件）"), render_kw={"accept": ".vtt,text/vtt"}
     )
+
+
+class DocumentForm(FlaskForm):
+    """A course document, or (with a title and as_lesson) a document lesson."""
+
+    file = FileField(
+        _l("文件（PDF、Word、PowerPoint、Excel，50 MB 以内）"),
+        render_kw={"accept": ".pdf,.docx,.pptx,.xlsx"},
+    )
+    as_lesson = BooleanField(_l("作为一节文档课时（居民打开学习后可标记学完）"))
+    title = StringField(_l("课时标题（作为课时时填写）"), validators=[Length(max=200)])
+    required = BooleanField(_l("必修"), default=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import User
 from lms.core.models import CreatedMixin, intpk, str200, str_enum, utc_datetime
-from lms.courses.models import Lesson
+from lms.courses.models import Course, Lesson
 from lms.extensions import db
 
 
@@ -98,3 +98,23 @@ class LessonMedia(db.Model):
 
     lesson: Mapped[Lesson] = relationship()
     asset: Mapped[MediaAsset] = relationship()
+
+
+class Material(CreatedMixin, db.Model):
+    """A document (PDF, DOCX, PPTX, XLSX) attached to a course, or the file of a document
+    lesson. The name is kept for display and download only; the path is generated."""
+
+    id: Mapped[intpk]
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lesson.id", ondelete="CASCADE"), index=True
+    )
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    filename: Mapped[str200]
+    path: Mapped[str200]
+    kind: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+
+    course: Mapped[Course] = relationship()
+    lesson: Mapped[Lesson | None] = relationship()
+    owner: Mapped[User] = relationship()

@@ -27,7 +27,8 @@ from lms.core.time import utcnow
 from lms.courses import operations as courses
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.extensions import db
-from lms.media.models import LessonMedia, MediaAsset, MediaStatus, Upload
+from lms.media import documents
+from lms.media.models import LessonMedia, Material, MediaAsset, MediaStatus, Upload
 from lms.media.probe import ProbeError, probe
 
 COPY_BUFFER = 1024 * 1024
@@ -297,3 +298,80 @@ def set_captions(link: LessonMedia, stream: BinaryIO) -> None:
 
 def remove_rendition_folder(relative: str) -> None:
     shutil.rmtree(storage.media_path(relative), ignore_errors=True)
+
+
+# Documents ----------------------------------------------------------------------------------
+
+
+def add_material(
+    course: Course, owner: User, *, filename: str, stream: BinaryIO, lesson: Lesson | None = None
+) -> Material:
+    """Attach a document to *course* (or to a document *lesson*): streamed to a temporary name,
+    checked by content and size, then renamed into place; refused files leave nothing."""
+    courses.ensure_editable(course)
+    limit = current_app.config["LMS_DOCUMENT_MAX_BYTES"]
+    name = _clean_filename(filename)
+    folder = storage.media_path("documents")
+    folder.mkdir(parents=True, exist_ok=True)
+    draft = folder / f".{secrets.token_hex(12)}.part"
+    size = 0
+    try:
+        with open(draft, "wb") as handle:
+            while block := stream.read(COPY_BUFFER):
+                size += len(block)
+                if size > limit:
+                    raise field_error(
+                        "file", _("文件太大，最大 %(n)s MB", n=limit // 1024**2), status=413
+                    )
+                handle.write(block)
+        if size == 0:
+            raise field_error("file", _("文件是空的"))
+        try:
+            kind = documents.kind_of(draft, name)
+        except documents.NotADocument:
+            raise field_error(
+                "file",
+                _(
+                    "只能上传 PDF、Word（.docx）、PowerPoint（.pptx）或 Excel（.xlsx）文件，"
+                    "并且内容要与文件名相符"
+                ),
+                status=415,
+            ) from None
+        relative = f"documents/{secrets.token_hex(16)}.{kind}"
+        os.replace(draft, storage.media_path(relative))
+    finally:
+        draft.unlink(missing_ok=True)
+    on_rollback(db.session, storage.delete_file, relative)
+    material = Material(
+        course=course,
+        lesson=lesson,
+        owner=owner,
+        filename=name,
+        path=relative,
+        kind=kind,
+        size_bytes=size,
+    )
+    db.session.add(material)
+    db.session.flush()
+    return material
+
+
+def add_document_lesson(
+    course: Course,
+    owner: User,
+    *,
+    title: str,
+    filename: str,
+    stream: BinaryIO,
+    required: bool = True,
+) -> Lesson:
+    lesson = courses.add_lesson(course, title=title, kind=LessonKind.DOCUMENT, required=required)
+    add_material(course, owner, filename=filename, stream=stream, lesson=lesson)
+    return lesson
+
+
+def delete_material(material: Material) -> None:
+    courses.ensure_editable(material.course)
+    after_commit(db.session, delete_media_file, material.path)
+    db.session.delete(material)
+    db.session.flush()

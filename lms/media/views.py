@@ -5,6 +5,8 @@ development)."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from urllib.parse import quote
 
 from flask import abort, current_app, flash, make_response, redirect, request, send_file, url_for
 from flask_babel import gettext as _
@@ -16,8 +18,8 @@ from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
 from lms.courses import access as courses_access
 from lms.extensions import db
-from lms.media import access, bp, operations
-from lms.media.forms import VideoLessonForm
+from lms.media import access, bp, documents, operations
+from lms.media.forms import DocumentForm, VideoLessonForm
 from lms.media.models import MediaAsset
 from lms.media.serializers import media_out
 
@@ -39,7 +41,11 @@ def _media_helpers():
         link = access.lesson_media(lesson)
         return media_out(link.asset) if link else None
 
-    return {"lesson_media": lesson_media}
+    return {
+        "lesson_media": lesson_media,
+        "course_materials": access.course_materials,
+        "lesson_document": access.lesson_document,
+    }
 
 
 @bp.get("/media/<int:asset_id>/<path:name>")
@@ -64,19 +70,44 @@ def captions(lesson_id: int):
     return _send(link.captions_path, "text/vtt; charset=utf-8", cache=False)
 
 
-def _send(relative: str, mimetype: str, *, cache: bool):
+def _send(
+    relative: str,
+    mimetype: str,
+    *,
+    cache: bool,
+    download_name: str | None = None,
+    inline: bool = True,
+):
     path = storage.media_path(relative)
     if not path.is_file():
         abort(404)
     prefix = current_app.config["LMS_ACCEL_REDIRECT_PREFIX"]
-    if prefix:
+    if prefix:  # nginx sends the bytes; the headers are ours
         response = make_response("")
         response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{relative}"
         response.headers["Content-Type"] = mimetype
+        if download_name:
+            response.headers["Content-Disposition"] = content_disposition(
+                download_name, inline=inline
+            )
     else:
         response = send_file(path, mimetype=mimetype, conditional=True, max_age=None)
+        if download_name:
+            response.headers["Content-Disposition"] = content_disposition(
+                download_name, inline=inline
+            )
     response.headers["Cache-Control"] = "private, max-age=86400" if cache else "private, no-cache"
     return response
+
+
+def content_disposition(name: str, *, inline: bool) -> str:
+    """RFC 6266 with RFC 5987's filename* so Chinese names survive; an ASCII fallback first."""
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r"[^A-Za-z0-9._\- ]", "_", fallback).strip() or "download"
+    return (
+        f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    )
 
 
 @bp.route("/courses/<int:course_id>/lessons/new-video", methods=["GET", "POST"])
@@ -130,6 +161,71 @@ def _asset_from(form: VideoLessonForm) -> MediaAsset:
     raise OperationError(
         _("请选择要上传的视频文件"), fields={"file": [_("请选择要上传的视频文件")]}
     )
+
+
+@bp.route("/courses/<int:course_id>/documents/new", methods=["GET", "POST"])
+@login_required
+def new_document(course_id: int):
+    course = courses_access.get_course_or_404(course_id, current_user, for_edit=True)
+    form = DocumentForm()
+    if form.validate_on_submit():
+        file = form.file.data
+        try:
+            if file is None or not file.filename:
+                raise OperationError(
+                    _("请选择要上传的文件"), fields={"file": [_("请选择要上传的文件")]}
+                )
+            if form.as_lesson.data:
+                operations.add_document_lesson(
+                    course,
+                    current_user,
+                    title=form.title.data,
+                    filename=file.filename,
+                    stream=file.stream,
+                    required=form.required.data,
+                )
+            else:
+                operations.add_material(
+                    course, current_user, filename=file.filename, stream=file.stream
+                )
+        except OperationError as error:
+            db.session.rollback()
+            show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("文件已上传"), "success")
+            return redirect(url_for("courses.edit_course", course_id=course.id))
+    return render_form("media/document_form.html", form, course=course)
+
+
+@bp.get("/materials/<int:material_id>/download")
+def download_material(material_id: int):
+    material = access.get_material_or_404(material_id, current_user)
+    # PDFs open in the browser; Office files download. Either way under their Chinese name.
+    return _send(
+        material.path,
+        documents.mimetype(material.kind),
+        cache=False,
+        download_name=material.filename,
+        inline=material.kind == "pdf",
+    )
+
+
+@bp.post("/materials/<int:material_id>/delete")
+@login_required
+def delete_material(material_id: int):
+    material = access.get_material_or_404(material_id, current_user, manage=True)
+    EmptyForm().validate_on_submit() or abort(400)
+    course_id = material.course_id
+    try:
+        operations.delete_material(material)
+    except OperationError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("资料已删除"), "success")
+    return redirect(url_for("courses.edit_course", course_id=course_id))
 
 
 @bp.post("/media/<int:asset_id>/retry")
