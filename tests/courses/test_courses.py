@@ -956,7 +956,7 @@ def test_an_optional_lesson(app, teacher, create_course):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"title": "视频课", "kind": "video", "body": "<p>x</p>"}, "kind"),
+        ({"title": "视频课", "kind": "video", "body": "<p>x</p>"}, "media_id"),
         ({"title": "文档课", "kind": "document", "body": "<p>x</p>"}, "kind"),
         ({"title": "空课", "kind": "text", "body": "<script>alert(1)</script>"}, "body"),
         ({"title": "空课", "kind": "text", "body": "   "}, "body"),
