@@ -89,7 +89,7 @@ def argv(template: str, **blanks: object) -> list[str]:
 
 
 def make_source(path: Path, seconds: int) -> None:
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-f", "lavfi"]
         + ["-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}"]
         + ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
@@ -138,12 +138,12 @@ def main() -> None:
 
         def single() -> None:
             out = fresh(root, "single", "audio")
-            subprocess.run(argv(SINGLE, out=out, **blanks), check=True)  # noqa: S603
+            subprocess.run(argv(SINGLE, out=out, **blanks), check=True)
 
         def separate() -> None:
             out = fresh(root, "separate", "audio", "v0", "v1", "v2", "v3")
             for template in SEPARATE:
-                subprocess.run(argv(template, out=out, **blanks), check=True)  # noqa: S603
+                subprocess.run(argv(template, out=out, **blanks), check=True)
 
         runs = [pipeline, single, separate]
         best = dict.fromkeys(runs, math.inf)

@@ -6,6 +6,7 @@ from flask import abort
 from sqlalchemy import select
 
 from lms.accounts.models import User
+from lms.core.time import utcnow
 from lms.courses import access as courses_access
 from lms.courses.models import Course, CourseStatus, Lesson
 from lms.extensions import db
@@ -62,7 +63,12 @@ def get_asset_or_404(asset_id: int, user: User, *, manage: bool = False) -> Medi
 
 def get_upload_or_404(token: str, user: User) -> Upload:
     upload = db.session.scalar(select(Upload).filter_by(token=token))
-    if upload is None or not user.is_authenticated or upload.owner_id != user.id:
+    if (
+        upload is None
+        or not user.is_authenticated
+        or upload.owner_id != user.id
+        or upload.expires_at <= utcnow()
+    ):
         abort(404)
     return upload
 

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.exceptions import ClientDisconnected
 
 from lms.accounts.models import User
 from lms.core import storage
@@ -107,7 +108,7 @@ def write_chunk(upload: Upload, *, offset: int, stream: BinaryIO, length: int | 
                     raise field_error("size", _("上传的数据超过了声明的文件大小"), status=413)
                 handle.write(block)
                 written += len(block)
-        except OSError:
+        except (OSError, ClientDisconnected):
             pass  # the client went away; what arrived is kept and counted
         finally:
             handle.truncate(offset + written)

@@ -17,7 +17,7 @@ from lms.core.jobs import app_task, huey
 from lms.core.time import utcnow
 from lms.courses.models import Lesson
 from lms.extensions import db
-from lms.media.models import LessonMedia, MediaAsset, MediaStatus
+from lms.media.models import LessonMedia, MediaAsset, MediaStatus, Upload
 from lms.media.probe import ProbeResult
 from lms.media.transcode import TranscodeError, transcode
 
@@ -118,6 +118,22 @@ def _claim(asset_id: int) -> bool:
 def send_stalled_jobs_again() -> None:
     with huey.flask_app.app_context():
         requeue_stalled()
+
+
+@huey.periodic_task(crontab(minute="17"))
+def remove_expired_uploads() -> None:
+    with huey.flask_app.app_context():
+        delete_expired_uploads()
+
+
+def delete_expired_uploads() -> int:
+    """Abandoned resumable uploads past their expiry go, rows and partial files alike."""
+    expired = db.session.scalars(select(Upload).where(Upload.expires_at <= utcnow())).all()
+    for upload in expired:
+        storage.delete_file(upload.path)
+        db.session.delete(upload)
+    db.session.commit()
+    return len(expired)
 
 
 @huey.on_startup()

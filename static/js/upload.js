@@ -256,62 +256,66 @@
     var chunk = Math.max(64 * 1024, upload.chunk_size || 8 * MB);
     if (offset > 0) bar.value = Math.floor((offset / file.size) * 100);
 
-    while (offset < file.size) {
-      if (current.cancelled) throw new Cancelled();
-      var result;
-      try {
-        var base = offset;
-        result = await sendChunk(current.url, file, offset, chunk, function (loaded) {
-          showProgress(Math.min(file.size, base + loaded), file.size, false);
-        });
-      } catch (error) {
-        if (error instanceof Cancelled) throw error;
-        failures = await backOff(failures);
-        offset = await resync(file, key);
-        continue;
+    for (;;) {  // send what is missing, then finish; again if the server still misses bytes
+      while (offset < file.size) {
+        if (current.cancelled) throw new Cancelled();
+        var result;
+        try {
+          var base = offset;
+          result = await sendChunk(current.url, file, offset, chunk, function (loaded) {
+            showProgress(Math.min(file.size, base + loaded), file.size, false);
+          });
+        } catch (error) {
+          if (error instanceof Cancelled) throw error;
+          failures = await backOff(failures);
+          offset = await resync(file, key);
+          continue;
+        }
+        if (result.status >= 200 && result.status < 300 && result.body) {
+          offset = result.body.offset;
+          if (failures) say("");  // moving again: the retry notice has done its job
+          failures = 0;
+          showProgress(offset, file.size, true);
+        } else if (result.status === 409) {
+          offset = await resync(file, key);
+        } else if (result.status === 404) {
+          remember(key, null);
+          throw new Stop(message("expired"));
+        } else if (result.status >= 500 || result.status === 429 || result.status === 0) {
+          failures = await backOff(failures);
+          offset = await resync(file, key);
+        } else {
+          throw new Stop(messageOf(result.body) || message("failed"));
+        }
       }
-      if (result.status >= 200 && result.status < 300 && result.body) {
-        offset = result.body.offset;
-        if (failures) say("");  // moving again: the retry notice has done its job
-        failures = 0;
-        showProgress(offset, file.size, true);
-      } else if (result.status === 409) {
-        offset = await resync(file, key);
-      } else if (result.status === 404) {
-        remember(key, null);
-        throw new Stop(message("expired"));
-      } else if (result.status >= 500 || result.status === 429 || result.status === 0) {
-        failures = await backOff(failures);
-        offset = await resync(file, key);
-      } else {
-        throw new Stop(messageOf(result.body) || message("failed"));
-      }
-    }
 
-    // All bytes are there: the server probes the file and queues it for transcoding.
-    bar.removeAttribute("value");  // indeterminate while the server checks the video
-    say(message("checking"));
-    while (true) {
-      if (current.cancelled) throw new Cancelled();
-      var response;
-      try {
-        response = await fetch(current.url + "/complete", {
-          method: "POST", credentials: "same-origin", headers: headers({})
-        });
-      } catch (error) {
-        failures = await backOff(failures);
-        continue;
+      // All bytes are there: the server probes the file and queues it for transcoding.
+      bar.removeAttribute("value");  // indeterminate while the server checks the video
+      say(message("checking"));
+      while (true) {
+        if (current.cancelled) throw new Cancelled();
+        var response;
+        try {
+          response = await fetch(current.url + "/complete", {
+            method: "POST", credentials: "same-origin", headers: headers({})
+          });
+        } catch (error) {
+          failures = await backOff(failures);
+          continue;
+        }
+        if (response.ok) {
+          remember(key, null);
+          return (await response.json()).media;
+        }
+        if (response.status >= 500 || response.status === 429) {
+          failures = await backOff(failures);
+          continue;
+        }
+        if (response.status === 409) break;  // bytes are missing after all: send them
+        remember(key, null);  // a refused file's upload is gone on the server too
+        throw new Stop(await errorMessage(response));
       }
-      if (response.ok) {
-        remember(key, null);
-        return (await response.json()).media;
-      }
-      if (response.status >= 500 || response.status === 429) {
-        failures = await backOff(failures);
-        continue;
-      }
-      remember(key, null);  // a refused file's upload is gone on the server too
-      throw new Stop(await errorMessage(response));
+      offset = await resync(file, key);
     }
   }
 

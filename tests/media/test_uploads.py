@@ -344,3 +344,25 @@ def test_lesson_media_link_is_removed_with_the_lesson(teacher, create_course, li
     courses.delete_lesson(lesson)
     db.session.commit()
     assert rows(LessonMedia) == 0
+
+
+def test_expired_uploads_are_refused_and_swept_away(app, client, teacher):
+    from datetime import timedelta
+
+    from lms.core.time import utcnow
+    from lms.media.tasks import delete_expired_uploads
+
+    headers = api_token(client, teacher)
+    url = client.post(
+        "/api/v1/uploads", json={"filename": "a.mp4", "size": 10}, headers=headers
+    ).get_json()["upload_url"]
+    client.patch(url, data=b"abc", headers={**headers, "Upload-Offset": "0"})
+    upload = db.session.scalar(select(Upload))
+    upload.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert (
+        client.patch(url, data=b"def", headers={**headers, "Upload-Offset": "3"}).status_code == 404
+    )
+    assert delete_expired_uploads() == 1
+    assert rows(Upload) == 0
+    assert media_files(app, "uploads") == []
