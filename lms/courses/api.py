@@ -186,7 +186,8 @@ def create_course(body: CourseIn):
     return detail_out(course), 201
 
 
-def _course(course_id: int, *, for_edit: bool = False) -> Course:
+def course_or_error(course_id: int, *, for_edit: bool = False) -> Course:
+    """The course, if the caller may see it (else 404) and, *for_edit*, change it (else 403)."""
     course = db.session.get(Course, course_id)
     if course is None or not access.can_view_course(current_user, course):
         raise not_found()
@@ -204,7 +205,7 @@ def _course(course_id: int, *, for_edit: bool = False) -> Course:
     auth=False,
 )
 def get_course(course_id: int):
-    return detail_out(_course(course_id))
+    return detail_out(course_or_error(course_id))
 
 
 @endpoint(
@@ -215,7 +216,7 @@ def get_course(course_id: int):
     response=CourseDetail,
 )
 def publish_course(course_id: int):
-    course = _course(course_id, for_edit=True)
+    course = course_or_error(course_id, for_edit=True)
     operations.publish_course(course)
     db.session.commit()
     return detail_out(course)

@@ -13,7 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lms.core.api import ApiError, Id, Schema, endpoint, not_found
 from lms.courses import access as courses_access
-from lms.courses.models import Course, Lesson
+from lms.courses.api import course_or_error
+from lms.courses.models import Lesson
 from lms.extensions import db
 from lms.learning import access, api_bp, operations, watch
 from lms.learning.models import LessonProgress
@@ -27,13 +28,6 @@ class EnrolmentOut(BaseModel):
     completed_at: datetime | None
 
 
-def _course(course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not courses_access.can_view_course(current_user, course):
-        raise not_found()
-    return course
-
-
 @endpoint(
     api_bp,
     "/courses/<int:course_id>/enrolment",
@@ -43,7 +37,7 @@ def _course(course_id: int) -> Course:
     status=201,
 )
 def put_enrolment(course_id: int):
-    enrolment, new = operations.enrol(current_user, _course(course_id))
+    enrolment, new = operations.enrol(current_user, course_or_error(course_id))
     db.session.commit()
     out = EnrolmentOut(
         course_id=enrolment.course_id,
@@ -55,7 +49,7 @@ def put_enrolment(course_id: int):
 
 @endpoint(api_bp, "/courses/<int:course_id>/enrolment", "DELETE", summary="退出课程", status=204)
 def delete_enrolment(course_id: int):
-    operations.withdraw(current_user, _course(course_id))
+    operations.withdraw(current_user, course_or_error(course_id))
     db.session.commit()
     return "", 204
 

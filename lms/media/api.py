@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found, parse
 from lms.courses import access as courses_access
 from lms.courses import operations as courses
+from lms.courses.api import course_or_error
 from lms.courses.models import Course, LessonKind
 from lms.extensions import db
 from lms.media import access, api_bp, operations
@@ -194,7 +195,7 @@ def retry_media(media_id: int):
     },
 )
 def create_lesson(course_id: int):
-    course = _editable_course(course_id)
+    course = course_or_error(course_id, for_edit=True)
     if request.mimetype == "multipart/form-data":
         lesson = _lesson_from_form(course)
     else:
@@ -279,15 +280,6 @@ class MaterialList(BaseModel):
     items: list[MaterialOut]
 
 
-def _editable_course(course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None or not courses_access.can_view_course(current_user, course):
-        raise not_found()
-    if not courses_access.can_edit_course(current_user, course):
-        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
-    return course
-
-
 @endpoint(
     api_bp,
     "/courses/<int:course_id>/materials",
@@ -313,7 +305,7 @@ def list_materials(course_id: int):
     multipart={"file": "文档"},
 )
 def create_material(course_id: int):
-    course = _editable_course(course_id)
+    course = course_or_error(course_id, for_edit=True)
     file = _uploaded_file()
     material = operations.add_material(
         course, current_user, filename=file.filename, stream=file.stream

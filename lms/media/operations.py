@@ -144,21 +144,9 @@ def save_stream(owner: User, *, filename: str, stream: BinaryIO) -> tuple[MediaA
     relative = f"uploads/{secrets.token_hex(16)}.part"
     path = storage.media_path(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    try:
-        with open(path, "wb") as handle:
-            while block := stream.read(COPY_BUFFER):
-                size += len(block)
-                if size > limit:
-                    raise field_error(
-                        "file",
-                        _("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1)),
-                        status=413,
-                    )
-                handle.write(block)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    size = _save_limited(
+        stream, path, limit=limit, too_big=_("文件太大，最大 %(n)s GB", n=round(limit / 1024**3, 1))
+    )
     if size == 0:
         path.unlink(missing_ok=True)
         raise field_error("file", _("文件是空的，请重新选择视频"))
@@ -213,6 +201,23 @@ class Refused(OperationError):
 
     def __init__(self, message: str):
         super().__init__(message, fields={"file": [message]})
+
+
+def _save_limited(stream: BinaryIO, path, *, limit: int, too_big: str) -> int:
+    """Stream *stream* into *path* in blocks, refusing (413) past *limit* bytes; on any failure
+    the partial file is removed. Returns the size written."""
+    size = 0
+    try:
+        with open(path, "wb") as handle:
+            while block := stream.read(COPY_BUFFER):
+                size += len(block)
+                if size > limit:
+                    raise field_error("file", too_big, status=413)
+                handle.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return size
 
 
 def _sha256(path) -> str:
@@ -315,16 +320,10 @@ def add_material(
     folder = storage.media_path("documents")
     folder.mkdir(parents=True, exist_ok=True)
     draft = folder / f".{secrets.token_hex(12)}.part"
-    size = 0
     try:
-        with open(draft, "wb") as handle:
-            while block := stream.read(COPY_BUFFER):
-                size += len(block)
-                if size > limit:
-                    raise field_error(
-                        "file", _("文件太大，最大 %(n)s MB", n=limit // 1024**2), status=413
-                    )
-                handle.write(block)
+        size = _save_limited(
+            stream, draft, limit=limit, too_big=_("文件太大，最大 %(n)s MB", n=limit // 1024**2)
+        )
         if size == 0:
             raise field_error("file", _("文件是空的"))
         try:
