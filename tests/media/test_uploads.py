@@ -366,3 +366,52 @@ def test_expired_uploads_are_refused_and_swept_away(app, client, teacher):
     assert delete_expired_uploads() == 1
     assert rows(Upload) == 0
     assert media_files(app, "uploads") == []
+
+
+def test_captions_are_checked_and_served_with_the_lesson(
+    client, teacher, create_course, small_clip
+):
+    course = create_course(publish=False)
+    headers = api_token(client, teacher)
+
+    def post(captions: bytes):
+        with open(small_clip, "rb") as handle:
+            return client.post(
+                f"/api/v1/courses/{course.id}/lessons",
+                headers=headers,
+                data={
+                    "title": "字幕课",
+                    "kind": "video",
+                    "file": (handle, "a.mp4"),
+                    "captions": (io.BytesIO(captions), "a.vtt"),
+                },
+                content_type="multipart/form-data",
+            )
+
+    refused = post(b"1\n00:00:00,000 --> 00:00:01,000\nSRT, not WebVTT\n")
+    assert refused.status_code == 422
+    assert "WebVTT" in refused.get_json()["error"]["message"]
+    vtt = "WEBVTT\n\n00:00.000 --> 00:02.000\n大家好，今天学习养猪。\n".encode()
+    lesson = post(vtt).get_json()
+    detail = client.get(f"/api/v1/lessons/{lesson['id']}", headers=headers).get_json()
+    response = client.get(detail["captions_url"], headers=headers)
+    assert response.status_code == 200
+    assert response.mimetype == "text/vtt"
+    assert "养猪" in response.get_data(as_text=True)
+    response.close()
+
+
+def test_retranscode_command_queues_assets_again(app, teacher, library):
+    asset, _reused = media.save_stream(
+        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
+    )
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["media", "retranscode"]).exit_code != 0  # needs ids or --all
+    assert "no such asset" in runner.invoke(args=["media", "retranscode", "999"]).output
+    result = runner.invoke(args=["media", "retranscode", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "queued 1 asset" in result.output
+    db.session.refresh(asset)
+    assert asset.status is MediaStatus.READY  # the test app transcodes at once
+    assert asset.attempts == 2
