@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import shutil
 from datetime import timedelta
 from pathlib import PurePath
 from typing import BinaryIO
@@ -301,9 +300,6 @@ def set_captions(link: LessonMedia, stream: BinaryIO) -> None:
         after_commit(db.session, delete_media_file, link.captions_path)
     link.captions_path = relative
 
-
-def remove_rendition_folder(relative: str) -> None:
-    shutil.rmtree(storage.media_path(relative), ignore_errors=True)
 
 
 # Documents ----------------------------------------------------------------------------------
