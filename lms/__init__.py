@@ -12,7 +12,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, cli, courses, learning, media
+    from lms import accounts, cli, courses, learning, media, search
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, web
@@ -53,7 +53,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media.api_bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(learning.api_bp)
-    api_blueprints = (accounts.api_bp, courses.api_bp, media.api_bp, learning.api_bp, core_api.docs)
+    app.register_blueprint(search.bp)
+    app.register_blueprint(search.api_bp)
+    api_blueprints = (
+        accounts.api_bp,
+        courses.api_bp,
+        media.api_bp,
+        learning.api_bp,
+        search.api_bp,
+        core_api.docs,
+    )
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
     return app

@@ -27,7 +27,7 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Attach the feature commands to the app (FlaskGroup shows the app's commands)."""
-    for command in (demo, accounts, worker, media):
+    for command in (demo, accounts, worker, media, search):
         app.cli.add_command(command)
 
 
@@ -154,6 +154,26 @@ def media_retranscode(asset_ids: tuple[int, ...], every: bool) -> None:
                 click.echo(f"\nasset {asset.id}: {error.message}")
     db.session.commit()
     click.echo(f"queued {len(assets)} asset(s); `lms worker` transcodes them")
+
+
+@click.group()
+def search() -> None:
+    """The search index."""
+
+
+@search.command("reindex")
+@with_appcontext
+def search_reindex() -> None:
+    """Rebuild the index from the database into a new folder and swap it in; searches go on
+    using the old index until the new one is in place."""
+    from lms.search.index import rebuild
+
+    def progress(courses, total):
+        with click.progressbar(courses, length=total, label="indexing courses") as bar:
+            yield from bar
+
+    count = rebuild(progress=progress)
+    click.echo(f"indexed {count} published course(s) into {current_app.config['LMS_SEARCH_DIR']}")
 
 
 @click.command("worker")

@@ -9,3 +9,5 @@ course_unpublished = _signals.signal("course-unpublished")
 enrolled = _signals.signal("enrolled")
 withdrawn = _signals.signal("withdrawn")
 course_completed = _signals.signal("course-completed")
+# A published course's searchable content changed (title, summary, lessons, materials …).
+course_changed = _signals.signal("course-changed")

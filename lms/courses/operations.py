@@ -109,6 +109,7 @@ def update_course(
         if old:
             after_commit(db.session, delete_media_file, old)
     db.session.flush()
+    signals.course_changed.send(course)
     return course
 
 
@@ -197,6 +198,7 @@ def add_lesson(
     )
     db.session.add(lesson)
     db.session.flush()
+    signals.course_changed.send(course)
     return lesson
 
 
@@ -209,6 +211,7 @@ def update_text_lesson(lesson: Lesson, *, title: str, body: str, required: bool)
     body = _lesson_body(body)
     lesson.title, lesson.body, lesson.required = clean_title(title), body, required
     db.session.flush()
+    signals.course_changed.send(lesson.course)
     return lesson
 
 
@@ -218,6 +221,7 @@ def delete_lesson(lesson: Lesson) -> None:
         raise Conflict(_("已发布的课程不能删除课时，请先撤回为草稿"))
     course.lessons.remove(lesson)
     _renumber(course)
+    signals.course_changed.send(course)
 
 
 def move_lesson(lesson: Lesson, offset: int) -> None:
@@ -267,4 +271,6 @@ def update_category(category: Category, *, name: str, active: bool) -> Category:
         raise Conflict(_("已有同名分类"), fields={"name": [_("已有同名分类")]})
     category.name, category.active = name, active
     db.session.flush()
+    for course in db.session.scalars(select(Course).filter_by(category=category)):
+        signals.course_changed.send(course)
     return category

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import ClientDisconnected
 
 from lms.accounts.models import User
-from lms.core import storage
+from lms.core import signals, storage
 from lms.core.errors import Conflict, OperationError, field_error
 from lms.core.jobs import after_commit, on_rollback
 from lms.core.tasks import delete_media_file
@@ -301,7 +301,6 @@ def set_captions(link: LessonMedia, stream: BinaryIO) -> None:
     link.captions_path = relative
 
 
-
 # Documents ----------------------------------------------------------------------------------
 
 
@@ -349,6 +348,7 @@ def add_material(
     )
     db.session.add(material)
     db.session.flush()
+    signals.course_changed.send(course)
     return material
 
 
@@ -369,5 +369,7 @@ def add_document_lesson(
 def delete_material(material: Material) -> None:
     courses.ensure_editable(material.course)
     after_commit(db.session, delete_media_file, material.path)
+    course = material.course
     db.session.delete(material)
     db.session.flush()
+    signals.course_changed.send(course)
