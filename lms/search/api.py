@@ -58,7 +58,7 @@ class SearchResults(BaseModel):
     auth=False,
 )
 def search_courses(query: SearchQuery):
-    names = dict(db.session.execute(select(Category.id, Category.name)).tuples().all())
+    names = dict(db.session.execute(select(Category.id, Category.name)).all())
     found = search(
         query.q,
         category_id=_category_id(query.category, names),

@@ -293,14 +293,12 @@ def searcher() -> Searcher:
     key = str(search_root())
     with _lock:
         cached = _searchers.get(key)
-        if cached is not None and cached[0] == folder:
-            fresh = cached[1].refresh()
-            if fresh is not cached[1]:
-                _retire(cached[1])
-                _searchers[key] = (folder, fresh)
-            return fresh
+        if cached is not None and cached[0] == folder and cached[1].up_to_date():
+            return cached[1]
         if cached is not None:
             _retire(cached[1])
+        # A new searcher rather than ``refresh()``, which reuses segment readers and so may
+        # miss deletions in a segment it already had, and ties the old searcher's life to it.
         opened = whoosh_index.open_dir(str(folder)).searcher()
         _searchers[key] = (folder, opened)
         return opened

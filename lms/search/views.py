@@ -6,7 +6,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from lms.core.web import int_arg
-from lms.courses.models import Category, Course
+from lms.courses.models import Category
 from lms.extensions import db
 from lms.search import bp
 from lms.search.query import clean_query, search
@@ -25,13 +25,10 @@ def results():
         page=page,
         per_page=current_app.config["LMS_PAGE_SIZE"],
     )
-    ids = [hit.id for hit in found.items]
-    courses = {c.id: c for c in db.session.scalars(select(Course).where(Course.id.in_(ids)))}
-    names = dict(db.session.execute(select(Category.id, Category.name)).tuples().all())
+    names = dict(db.session.execute(select(Category.id, Category.name)).all())
     return render_template(
         "search/results.html",
         found=found,
-        courses=courses,
         category_names=names,
         category_id=category_id,
         town=town,
