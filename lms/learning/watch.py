@@ -105,7 +105,9 @@ def accept(
             if remaining <= 0:
                 break
             take = min(end - start, remaining)
-            credited.append((start, start + take))
+            # The whole part is credited as (start, end) itself: start + (end - start) may
+            # differ from end in the last bit, and a repeated report would then add a sliver.
+            credited.append((start, end if take == end - start else start + take))
             remaining -= take
     result = merge([*existing, *credited])
     return result, covered(result) - covered(existing)
