@@ -33,7 +33,7 @@ def test_sign_up_find_enrol_and_see_my_courses(live_server, browser_page, create
     search = page.get_by_role("searchbox").first
     search.fill("养殖")
     search.press("Enter")
-    page.wait_for_url("**/courses?q=*")
+    page.wait_for_url("**/search?q=*")
     page.get_by_role("link", name="生猪科学养殖技术").first.click()
     page.get_by_role("button", name="报名学习").click()
     assert page.get_by_text("报名成功").is_visible()
