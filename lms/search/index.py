@@ -10,6 +10,7 @@ Layout of ``LMS_SEARCH_DIR``::
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -34,6 +35,8 @@ from lms.courses.content import plain_text
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 from lms.search.analysis import chinese_analyzer, pinyin_analyzer, setup_jieba, title_pinyin
+
+log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 4000
 MATERIAL_CHARS = 100_000
@@ -157,16 +160,25 @@ def _material_texts(course: Course) -> Iterable[str]:
     materials = db.session.scalars(select(Material).where(Material.course_id == course.id))
     for material in materials:
         yield material.filename
-        if material.kind in ("docx", "pptx"):
-            try:
-                yield office_text(storage.media_path(material.path))[:MATERIAL_CHARS]
-            except (OSError, zipfile.BadZipFile, ElementTree.ParseError, ValueError):
-                continue  # an unreadable file still leaves its name searchable
+        extract = {"docx": office_text, "pptx": office_text, "pdf": pdf_text}.get(material.kind)
+        if extract is None:
+            continue
+        try:
+            yield extract(storage.media_path(material.path))[:MATERIAL_CHARS]
+        except Exception:
+            log.warning("could not read the text of material %s", material.id, exc_info=True)
+
+
+def pdf_text(path: Path, *, max_pages: int = 200) -> str:
+    """The text layer of a PDF (scanned pages have none), through pypdf."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    return "\n".join(page.extract_text() or "" for page in reader.pages[:max_pages])
 
 
 def office_text(path: Path) -> str:
-    """The text of a DOCX (word/document.xml) or PPTX (its slides), without any extra library.
-    PDF text is not extracted: no pure-Python PDF reader is installed."""
+    """The text of a DOCX (word/document.xml) or PPTX (its slides), without any extra library."""
     texts: list[str] = []
     with zipfile.ZipFile(path) as archive:
         parts = [

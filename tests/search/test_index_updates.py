@@ -309,3 +309,41 @@ def test_bad_paging_is_refused_clearly(client, catalogue):
     assert client.get("/api/v1/search?q=养殖&per_page=1000").status_code == 422
     assert client.get("/search?q=养殖&page=abc").status_code == 200
     assert client.get("/search?q=养殖&page=99999").status_code == 200
+
+
+def pdf(text: str) -> io.BytesIO:
+    """A one-page PDF whose text layer says *text* (ASCII, Helvetica), with a correct xref."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return io.BytesIO(bytes(out))
+
+
+def test_the_text_of_pdf_documents_is_found(teachers, categories):
+    course = build_course(
+        teachers, categories, "茶叶采摘", "农村实用技术", "li", "", [("春茶", "<p>明前茶</p>")]
+    )
+    media.add_material(
+        course, teachers["li"], filename="手册.pdf", stream=pdf("Kombucha fermentation")
+    )
+    db.session.commit()
+    assert titles("kombucha") == {"茶叶采摘"}
+    assert titles("手册") == {"茶叶采摘"}
