@@ -9,7 +9,6 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found, parse
-from lms.courses import access as courses_access
 from lms.courses import operations as courses
 from lms.courses.api import course_or_error
 from lms.courses.models import Course, LessonKind
@@ -289,9 +288,7 @@ class MaterialList(BaseModel):
     auth=False,
 )
 def list_materials(course_id: int):
-    course = db.session.get(Course, course_id)
-    if course is None or not courses_access.can_view_course(current_user, course):
-        raise not_found()
+    course = course_or_error(course_id)
     return {"items": [material_out(m).model_dump() for m in access.course_materials(course)]}
 
 
@@ -317,10 +314,9 @@ def create_material(course_id: int):
 @endpoint(api_bp, "/materials/<int:material_id>", "DELETE", summary="删除课程资料", status=204)
 def delete_material(material_id: int):
     material = db.session.get(Material, material_id)
-    if material is None or not courses_access.can_view_course(current_user, material.course):
+    if material is None:
         raise not_found()
-    if not courses_access.can_edit_course(current_user, material.course):
-        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
+    course_or_error(material.course_id, for_edit=True)
     operations.delete_material(material)
     db.session.commit()
     return "", 204
