@@ -12,7 +12,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, cli, courses, learning, media, search
+    from lms import accounts, cli, courses, credits, learning, media, search
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, web
@@ -53,6 +53,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media.api_bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(learning.api_bp)
+    app.register_blueprint(credits.bp)
+    app.register_blueprint(credits.api_bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(search.api_bp)
     api_blueprints = (
@@ -60,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         courses.api_bp,
         media.api_bp,
         learning.api_bp,
+        credits.api_bp,
         search.api_bp,
         core_api.docs,
     )

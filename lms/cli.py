@@ -27,7 +27,7 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Attach the feature commands to the app (FlaskGroup shows the app's commands)."""
-    for command in (demo, accounts, worker, media, search):
+    for command in (demo, accounts, worker, media, search, credits):
         app.cli.add_command(command)
 
 
@@ -197,3 +197,47 @@ def worker(workers: int) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@click.group()
+def credits() -> None:
+    """The credit bank (学分银行)."""
+
+
+@credits.command("verify-ledger")
+@with_appcontext
+def credits_verify_ledger() -> None:
+    """Check every account's hash chain, running balances and cached totals. Prints the first
+    broken entry of each broken account and exits non-zero when any is broken."""
+    from sqlalchemy import func, select
+
+    from lms.credits.checks import verify_ledger
+    from lms.credits.models import CreditAccount
+    from lms.extensions import db
+
+    total = db.session.scalar(select(func.count(CreditAccount.id)))
+    with click.progressbar(length=total, label="checking accounts", file=sys.stderr) as bar:
+        report = verify_ledger(progress=bar.update)
+    for problem in report.broken:
+        click.echo(
+            f"BROKEN account {problem.account_no} (id {problem.account_id}): "
+            f"entry id={problem.entry_id} seq={problem.seq}: {problem.problem}",
+            err=True,
+        )
+    click.echo(f"{report.accounts} accounts, {report.entries} entries checked, "
+               f"{len(report.broken)} broken.")
+    if report.broken:
+        sys.exit(1)
+
+
+@credits.command("open-accounts")
+@with_appcontext
+def credits_open_accounts() -> None:
+    """Open a credit account for every resident who has none (accounts opened before the
+    credit bank existed)."""
+    from lms.credits.operations import open_missing_accounts
+    from lms.extensions import db
+
+    opened = open_missing_accounts()
+    db.session.commit()
+    click.echo(f"{opened} accounts opened.")

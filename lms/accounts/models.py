@@ -7,7 +7,7 @@ import enum
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.models import CreatedMixin, intpk, str40, str100, str_enum, utc_datetime
@@ -182,3 +182,16 @@ class LoginAttempt(db.Model):
         Index("ix_login_attempt_phone_at", "phone", "attempted_at"),
         Index("ix_login_attempt_address_at", "address", "attempted_at"),
     )
+
+
+class Notice(CreatedMixin, db.Model):
+    """An in-site message to one user (a decision on their outcome, a revoked transcript …)."""
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(200))
+    read_at: Mapped[utc_datetime | None]
+
+    user: Mapped[User] = relationship()

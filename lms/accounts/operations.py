@@ -8,12 +8,22 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts import access, validation
-from lms.accounts.models import ApiToken, Level, LoginAttempt, OrgUnit, Role, RoleGrant, User
+from lms.accounts.models import (
+    ApiToken,
+    Level,
+    LoginAttempt,
+    Notice,
+    OrgUnit,
+    Role,
+    RoleGrant,
+    User,
+)
 from lms.accounts.passwords import hash_password, needs_rehash, verify_password
+from lms.core import signals
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
 from lms.core.time import utcnow
 from lms.extensions import db
@@ -127,6 +137,7 @@ def create_user(
         raise Conflict(
             _("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}
         ) from None
+    signals.user_created.send(user)
     return user
 
 
@@ -264,3 +275,25 @@ def withdraw_grant(actor: User, grant: RoleGrant) -> None:
         raise Forbidden(_("不能撤销这项授权"))
     db.session.delete(grant)
     db.session.flush()
+
+
+# Notices -------------------------------------------------------------------------------------
+
+
+def notify(user: User, title: str, *, body: str = "", link: str | None = None) -> Notice:
+    """Leave an in-site notice for *user* (shown in the header until read)."""
+    notice = Notice(user=user, title=title[:200], body=body, link=link)
+    db.session.add(notice)
+    db.session.flush()
+    return notice
+
+
+def mark_notices_read(user: User) -> int:
+    """Mark every unread notice of *user* read; returns how many there were."""
+    result = db.session.execute(
+        update(Notice)
+        .where(Notice.user_id == user.id, Notice.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -20,7 +20,7 @@ from lms.accounts.forms import (
     SignInForm,
     SignUpForm,
 )
-from lms.accounts.models import Level, OrgUnit, Role, RoleGrant, User
+from lms.accounts.models import Level, Notice, OrgUnit, Role, RoleGrant, User
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
 from lms.core.web import int_arg
@@ -259,3 +259,38 @@ def unit(unit_id: int):
     return render_template("admin/unit.html", unit=unit, form=form, child_form=child_form), (
         422 if request.method == "POST" and failed else 200
     )
+
+
+# Notices -------------------------------------------------------------------------------------
+
+
+@bp.app_context_processor
+def _notice_helpers():
+    def unread_notices() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return db.session.scalar(
+            select(func.count(Notice.id)).where(
+                Notice.user_id == current_user.id, Notice.read_at.is_(None)
+            )
+        )
+
+    return {"unread_notices": unread_notices}
+
+
+@bp.get("/notices")
+@login_required
+def notices():
+    items = db.session.scalars(
+        select(Notice).filter_by(user_id=current_user.id).order_by(Notice.id.desc()).limit(100)
+    ).all()
+    return render_template("accounts/notices.html", notices=items, empty=EmptyForm())
+
+
+@bp.post("/notices/read")
+@login_required
+def read_notices():
+    EmptyForm().validate_on_submit() or abort(400)
+    operations.mark_notices_read(current_user)
+    db.session.commit()
+    return redirect(url_for("accounts.notices"))

@@ -4,6 +4,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
+user_created = _signals.signal("user-created")
 course_published = _signals.signal("course-published")
 course_unpublished = _signals.signal("course-unpublished")
 enrolled = _signals.signal("enrolled")

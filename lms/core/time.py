@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -24,3 +24,8 @@ def local(moment: datetime | None) -> datetime | None:
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     shown = local(moment)
     return shown.strftime(pattern) if shown else ""
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day *moment* falls on in the display zone (a resident's "today")."""
+    return local(moment).date()

@@ -3,7 +3,18 @@ API writes, security headers, locale choice, error pages and template helpers.""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, has_request_context, render_template, request, session
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin
@@ -67,6 +78,20 @@ class BoundedInt(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def site_url(endpoint: str, *, external: bool = False, **values) -> str:
+    """A URL of the site that also works outside a request (commands, jobs). External URLs use
+    ``LMS_PUBLIC_URL`` when set (what a QR code on paper must point at), else the request's
+    own address."""
+    base = current_app.config.get("LMS_PUBLIC_URL")
+    if has_request_context() and not (external and base):
+        return url_for(endpoint, _external=external, **values)
+    parts = urlsplit(base or "http://localhost")
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"
+    )
+    return adapter.build(endpoint, values, force_external=external)
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:

@@ -1,0 +1,34 @@
+"""Credit bank (学分银行): credit accounts, learning outcomes, conversion rules, the append-only
+ledger, transcripts and their public verification; and the resident's learning file, which
+gathers what the lower features recorded.
+
+Lower features know nothing of credits: a completed course reaches this feature through the
+``course_completed`` signal.
+"""
+
+from flask import Blueprint
+
+from lms.core import signals
+
+bp = Blueprint("credits", __name__)
+api_bp = Blueprint("credits_api", __name__, url_prefix="/api/v1")
+
+
+def _open_account(user, **extra) -> None:
+    from lms.accounts.models import Role
+    from lms.credits.operations import open_account
+
+    if user.has_role(Role.RESIDENT):
+        open_account(user)
+
+
+def _course_completed(enrolment, **extra) -> None:
+    from lms.credits.operations import record_course_completion
+
+    record_course_completion(enrolment)
+
+
+signals.user_created.connect(_open_account)
+signals.course_completed.connect(_course_completed)
+
+from lms.credits import api, views  # noqa: E402,F401  (routes register on import)

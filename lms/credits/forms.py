@@ -1,0 +1,111 @@
+"""Web forms of the credit bank."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    DecimalField,
+    MultipleFileField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from lms.credits.models import OutcomeKind, RuleMode
+
+
+def offline_kind_choices() -> list[tuple[str, str]]:
+    return [(kind.value, kind.label) for kind in OutcomeKind.offline()]
+
+
+class OutcomeForm(FlaskForm):
+    kind = SelectField(_l("成果类别"), validators=[InputRequired(_l("请选择成果类别"))])
+    title = StringField(
+        _l("名称（如：电商直播培训、献血志愿服务）"),
+        validators=[DataRequired(_l("请填写名称")), Length(max=200)],
+    )
+    hours = DecimalField(
+        _l("学时（小时）"),
+        places=1,
+        validators=[InputRequired(_l("请填写学时"))],
+        render_kw={"inputmode": "decimal", "step": "0.5", "min": "0.5", "max": "24"},
+    )
+    occurred_on = DateField(_l("日期"), validators=[InputRequired(_l("请填写日期"))])
+    issuer = StringField(
+        _l("发证或组织单位"), validators=[DataRequired(_l("请填写发证或组织单位")), Length(max=100)]
+    )
+    description = TextAreaField(_l("补充说明（选填）"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    evidence = MultipleFileField(
+        _l("证明材料（照片或 PDF，最多 5 个，每个 10 MB 以内）"),
+        render_kw={"accept": "image/jpeg,image/png,image/webp,application/pdf"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = offline_kind_choices()
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        _l("原因"), validators=[DataRequired(_l("请写明原因")), Length(max=500)], render_kw={"rows": 2}
+    )
+
+
+def rule_kind_choices() -> list[tuple[str, str]]:
+    return [(kind.value, kind.label) for kind in OutcomeKind]
+
+
+class RuleForm(FlaskForm):
+    kind = SelectField(_l("成果类别"))
+    category_id = SelectField(_l("课程分类（只对线上课程有意义）"), coerce=int)
+    mode = SelectField(
+        _l("折算方式"), choices=[(mode.value, mode.label) for mode in RuleMode]
+    )
+    hours_per_credit = DecimalField(
+        _l("多少学时折算 1 学分"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
+    fixed_credits = DecimalField(
+        _l("每项成果的固定学分"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
+    yearly_cap = DecimalField(
+        _l("每年上限（学分，选填）"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+    )
+    valid_from = DateField(_l("生效日期（选填）"), validators=[Optional()])
+    valid_until = DateField(_l("截止日期（选填）"), validators=[Optional()])
+    note = StringField(_l("说明（选填）"), validators=[Length(max=200)])
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = rule_kind_choices()
+        self.category_id.choices = [(0, _l("全部分类"))] + [(c.id, c.name) for c in categories]
+
+
+class PreviewForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("成果类别"))
+    category_id = SelectField(_l("课程分类"), coerce=int, validators=[Optional()])
+    hours = DecimalField(_l("学时"), places=1, validators=[InputRequired(_l("请填写学时"))])
+    occurred_on = DateField(_l("日期"), validators=[Optional()])
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = rule_kind_choices()
+        self.category_id.choices = [(0, _l("全部分类"))] + [(c.id, c.name) for c in categories]
+
+
+class VerifyForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    serial = StringField(_l("证明编号"), validators=[DataRequired(_l("请填写证明编号")), Length(max=40)])
+    code = StringField(_l("核验码"), validators=[DataRequired(_l("请填写核验码")), Length(max=40)])
+
+
+class VerifyFileForm(FlaskForm):
+    document = FileField(_l("学分证明 JSON 文件"), render_kw={"accept": "application/json,.json"})

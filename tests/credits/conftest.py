@@ -1,0 +1,75 @@
+"""Builders for the credit bank's tests: registrars, completed courses, offline outcomes."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from PIL import Image
+
+from lms.accounts.models import Role, User
+from lms.core.time import local_date, utcnow
+from lms.courses.models import Course
+from lms.credits import operations
+from lms.credits.models import LearningOutcome, OutcomeKind
+from lms.extensions import db
+from lms.learning import operations as learning
+
+
+def png_bytes(colour: str = "orange", size=(64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    """A real one-page PDF (drawn by reportlab, which the transcripts use anyway)."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, "certificate")
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def yesterday() -> date:
+    return local_date(utcnow()) - timedelta(days=1)
+
+
+@pytest.fixture
+def registrar(create_user) -> User:
+    """A county registrar (学分银行专员): certifies everywhere and keeps the rules."""
+    return create_user(Role.REGISTRAR, "泸县", name="县专员")
+
+
+@pytest.fixture
+def town_registrar(create_user) -> User:
+    return create_user(Role.REGISTRAR, "福集镇", name="福集专员")
+
+
+def complete_course(user: User, course: Course) -> None:
+    """Enrol, open and mark every lesson learnt (text lessons), committing like the views do."""
+    learning.enrol(user, course)
+    for lesson in course.lessons:
+        learning.open_lesson(user, lesson)
+        learning.mark_learnt(user, lesson)
+    db.session.commit()
+
+
+def submit(user: User, *, kind=OutcomeKind.VOLUNTEER, hours="8", title="社区防汛志愿服务",
+           occurred_on=None, files=None) -> LearningOutcome:
+    files = files if files is not None else [(io.BytesIO(png_bytes()), "证书.png")]
+    outcome = operations.submit_outcome(
+        user,
+        kind=kind,
+        title=title,
+        hours=hours,
+        occurred_on=occurred_on or yesterday(),
+        issuer="福集镇志愿者协会",
+        evidence=files,
+    )
+    db.session.commit()
+    return outcome
