@@ -224,8 +224,10 @@ def credits_verify_ledger() -> None:
             f"entry id={problem.entry_id} seq={problem.seq}: {problem.problem}",
             err=True,
         )
-    click.echo(f"{report.accounts} accounts, {report.entries} entries checked, "
-               f"{len(report.broken)} broken.")
+    click.echo(
+        f"{report.accounts} accounts, {report.entries} entries checked, "
+        f"{len(report.broken)} broken."
+    )
     if report.broken:
         sys.exit(1)
 

@@ -64,9 +64,7 @@ def get_outcome_or_404(outcome_id: int, viewer: User) -> LearningOutcome:
 
 def get_entry_or_404(entry_id: int, viewer: User) -> LedgerEntry:
     entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None or not (
-        viewer.id == entry.account.user_id or can_reverse(viewer, entry)
-    ):
+    if entry is None or not (viewer.id == entry.account.user_id or can_reverse(viewer, entry)):
         abort(404)
     return entry
 
@@ -81,4 +79,6 @@ def get_resident_or_404(user_id: int, viewer: User) -> User:
 def county_unit() -> OrgUnit | None:
     """The root of the org tree: the county, whose community-education college issues
     transcripts."""
-    return db.session.scalar(select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id))
+    return db.session.scalar(
+        select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id)
+    )

@@ -98,7 +98,9 @@ def my_learning_file(query: FileQuery):
             for item in file.items
         ],
         totals=[
-            YearTotalOut(year=t.year, hours=float(t.hours), credits=float(t.credits), records=t.records)
+            YearTotalOut(
+                year=t.year, hours=float(t.hours), credits=float(t.credits), records=t.records
+            )
             for t in file.totals
         ],
     ).model_dump(mode="json")
@@ -239,7 +241,9 @@ def _form_date(value: str | None) -> date | None:
 )
 def submit_outcome():
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", _("请以 multipart/form-data 提交，并附上证明材料"))
+        raise ApiError(
+            415, "unsupported_media_type", _("请以 multipart/form-data 提交，并附上证明材料")
+        )
     form = request.form
     kind = form.get("kind", "")
     if kind not in {k.value for k in OutcomeKind.offline()}:
@@ -262,7 +266,9 @@ def submit_outcome():
 @endpoint(api_bp, "/me/outcomes", "GET", summary="我申报和获得的学习成果")
 def my_outcomes():
     outcomes = db.session.scalars(
-        select(LearningOutcome).filter_by(user_id=current_user.id).order_by(LearningOutcome.id.desc())
+        select(LearningOutcome)
+        .filter_by(user_id=current_user.id)
+        .order_by(LearningOutcome.id.desc())
     ).all()
     return {"items": [_outcome_out(outcome) for outcome in outcomes]}
 
@@ -395,7 +401,13 @@ def _rule_out(rule: ConversionRule) -> dict:
     ).model_dump(mode="json")
 
 
-@endpoint(api_bp, "/credit-rules", "GET", summary="现行折算规则（未配置的类别按 16 学时 = 1 学分）", auth=False)
+@endpoint(
+    api_bp,
+    "/credit-rules",
+    "GET",
+    summary="现行折算规则（未配置的类别按 16 学时 = 1 学分）",
+    auth=False,
+)
 def list_rules():
     return {
         "default": operations.describe_rule(None),
@@ -442,7 +454,13 @@ def _save_rule(body: RuleIn, replaces: ConversionRule | None) -> ConversionRule:
 
 
 @endpoint(
-    api_bp, "/credit-rules", "POST", summary="县级专员：发布折算规则", body=RuleIn, response=RuleOut, status=201
+    api_bp,
+    "/credit-rules",
+    "POST",
+    summary="县级专员：发布折算规则",
+    body=RuleIn,
+    response=RuleOut,
+    status=201,
 )
 def create_rule(body: RuleIn):
     rule = _save_rule(body, None)
@@ -531,7 +549,9 @@ def _transcript_out(transcript: Transcript) -> dict:
         total_credits=float(transcript.total_credits),
         revoked=transcript.revoked_at is not None,
         pdf_url=url_for("credits_api.transcript_pdf_api", serial=transcript.serial, _external=True),
-        json_url=url_for("credits_api.transcript_json_api", serial=transcript.serial, _external=True),
+        json_url=url_for(
+            "credits_api.transcript_json_api", serial=transcript.serial, _external=True
+        ),
         verify_url=verify_url,
     ).model_dump(mode="json")
 

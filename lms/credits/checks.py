@@ -32,8 +32,12 @@ def verify_ledger(*, progress: Callable[[int], object] = lambda n: None) -> Repo
     """Check every account; one account's entries are read at a time, in seq order."""
     report = Report()
     accounts = db.session.execute(
-        select(CreditAccount.id, CreditAccount.account_no, CreditAccount.balance, CreditAccount.entry_count)
-        .order_by(CreditAccount.id)
+        select(
+            CreditAccount.id,
+            CreditAccount.account_no,
+            CreditAccount.balance,
+            CreditAccount.entry_count,
+        ).order_by(CreditAccount.id)
     ).all()
     for account_id, account_no, balance, count in accounts:
         entries = db.session.scalars(
@@ -53,5 +57,9 @@ def verify_ledger(*, progress: Callable[[int], object] = lambda n: None) -> Repo
         select(LedgerEntry).where(LedgerEntry.account_id.not_in(select(CreditAccount.id))).limit(1)
     ).first()
     if orphans is not None:
-        report.broken.append(BrokenAccount(orphans.account_id, "?", orphans.id, orphans.seq, "entry of an unknown account"))
+        report.broken.append(
+            BrokenAccount(
+                orphans.account_id, "?", orphans.id, orphans.seq, "entry of an unknown account"
+            )
+        )
     return report

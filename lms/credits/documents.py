@@ -38,6 +38,4 @@ def learning_file_pdf(file: LearningFile) -> bytes:
         }
         for item in file.items
     ]
-    return pdf.render_learning_file_pdf(
-        holder, totals, items, generated_at=format_local(utcnow())
-    )
+    return pdf.render_learning_file_pdf(holder, totals, items, generated_at=format_local(utcnow()))

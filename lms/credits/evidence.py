@@ -95,7 +95,9 @@ def _check_pdf(path: Path, field: str) -> None:
         if reader.is_encrypted or len(reader.pages) == 0:
             raise PdfReadError("encrypted or empty")
     except (PdfReadError, OSError, ValueError, KeyError, TypeError):
-        raise field_error(field, _("PDF 文件已损坏、加密或没有页面，请换一个文件"), status=415) from None
+        raise field_error(
+            field, _("PDF 文件已损坏、加密或没有页面，请换一个文件"), status=415
+        ) from None
 
 
 def _reencode_image(path: Path, field: str) -> None:

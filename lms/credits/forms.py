@@ -38,7 +38,9 @@ class OutcomeForm(FlaskForm):
     issuer = StringField(
         _l("发证或组织单位"), validators=[DataRequired(_l("请填写发证或组织单位")), Length(max=100)]
     )
-    description = TextAreaField(_l("补充说明（选填）"), validators=[Length(max=2000)], render_kw={"rows": 3})
+    description = TextAreaField(
+        _l("补充说明（选填）"), validators=[Length(max=2000)], render_kw={"rows": 3}
+    )
     evidence = MultipleFileField(
         _l("证明材料（照片或 PDF，最多 5 个，每个 10 MB 以内）"),
         render_kw={"accept": "image/jpeg,image/png,image/webp,application/pdf"},
@@ -51,7 +53,9 @@ class OutcomeForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
-        _l("原因"), validators=[DataRequired(_l("请写明原因")), Length(max=500)], render_kw={"rows": 2}
+        _l("原因"),
+        validators=[DataRequired(_l("请写明原因")), Length(max=500)],
+        render_kw={"rows": 2},
     )
 
 
@@ -62,17 +66,24 @@ def rule_kind_choices() -> list[tuple[str, str]]:
 class RuleForm(FlaskForm):
     kind = SelectField(_l("成果类别"))
     category_id = SelectField(_l("课程分类（只对线上课程有意义）"), coerce=int)
-    mode = SelectField(
-        _l("折算方式"), choices=[(mode.value, mode.label) for mode in RuleMode]
-    )
+    mode = SelectField(_l("折算方式"), choices=[(mode.value, mode.label) for mode in RuleMode])
     hours_per_credit = DecimalField(
-        _l("多少学时折算 1 学分"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+        _l("多少学时折算 1 学分"),
+        places=1,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal"},
     )
     fixed_credits = DecimalField(
-        _l("每项成果的固定学分"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+        _l("每项成果的固定学分"),
+        places=1,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal"},
     )
     yearly_cap = DecimalField(
-        _l("每年上限（学分，选填）"), places=1, validators=[Optional()], render_kw={"inputmode": "decimal"}
+        _l("每年上限（学分，选填）"),
+        places=1,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal"},
     )
     valid_from = DateField(_l("生效日期（选填）"), validators=[Optional()])
     valid_until = DateField(_l("截止日期（选填）"), validators=[Optional()])
@@ -103,7 +114,9 @@ class VerifyForm(FlaskForm):
     class Meta:
         csrf = False
 
-    serial = StringField(_l("证明编号"), validators=[DataRequired(_l("请填写证明编号")), Length(max=40)])
+    serial = StringField(
+        _l("证明编号"), validators=[DataRequired(_l("请填写证明编号")), Length(max=40)]
+    )
     code = StringField(_l("核验码"), validators=[DataRequired(_l("请填写核验码")), Length(max=40)])
 
 

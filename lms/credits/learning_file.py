@@ -109,7 +109,14 @@ def _enrolment_items(user: User) -> list[Item]:
         items.append(Item(enrolled_at, ItemKind.ENROLMENT, title, ref=ref))
         if completed_at is not None:
             items.append(
-                Item(completed_at, ItemKind.COURSE, title, hours=hours, detail=_("全部必修课时已学完"), ref=ref)
+                Item(
+                    completed_at,
+                    ItemKind.COURSE,
+                    title,
+                    hours=hours,
+                    detail=_("全部必修课时已学完"),
+                    ref=ref,
+                )
             )
     return items
 
@@ -164,7 +171,9 @@ def _outcome_items(user: User) -> list[Item]:
             detail += f"（{outcome.reason}）"
         hours = outcome.hours if outcome.status is OutcomeStatus.CERTIFIED else None
         ref = {"outcome_id": outcome.id, "kind": str(outcome.kind), "status": str(outcome.status)}
-        items.append(Item(moment, ItemKind.OUTCOME, outcome.title, hours=hours, detail=detail, ref=ref))
+        items.append(
+            Item(moment, ItemKind.OUTCOME, outcome.title, hours=hours, detail=detail, ref=ref)
+        )
     return items
 
 

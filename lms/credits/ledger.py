@@ -110,7 +110,9 @@ def check_chain(entries: Iterable, *, balance: Decimal | None = None, count: int
             return Break(**where, problem=f"running balance {entry.balance} != {running}")
         prev_hash, expected_seq = entry.hash, expected_seq + 1
     if count is not None and count != expected_seq - 1:
-        return Break(None, expected_seq, f"account says {count} entries, chain has {expected_seq - 1}")
+        return Break(
+            None, expected_seq, f"account says {count} entries, chain has {expected_seq - 1}"
+        )
     if balance is not None and balance != running:
         return Break(None, expected_seq, f"account balance {balance} != sum of entries {running}")
     return None

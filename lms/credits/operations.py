@@ -499,9 +499,13 @@ def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | 
     account = open_account(outcome.user)
     _lock(account)
     unit = access.certifying_unit(registrar, outcome.user)
-    _decide(outcome, OutcomeStatus.CERTIFIED, decided_by_id=registrar.id, certifying_unit_id=unit.id)
+    _decide(
+        outcome, OutcomeStatus.CERTIFIED, decided_by_id=registrar.id, certifying_unit_id=unit.id
+    )
     entry, conversion = _deposit(outcome, account, registrar)
-    message = _("您申报的“%(title)s”已通过认证，获得 %(n)s 学分", title=outcome.title, n=conversion.awarded)
+    message = _(
+        "您申报的“%(title)s”已通过认证，获得 %(n)s 学分", title=outcome.title, n=conversion.awarded
+    )
     if conversion.capped:
         message += _("（本年度该类学分已达上限）")
     notify(outcome.user, message, link=site_url("credits.my_credits"))

@@ -96,7 +96,9 @@ def new_outcome():
         except OperationError as error:
             db.session.rollback()
             show_errors(form, error)
-            return render_form("credits/outcome_form.html", form, status=error.status, rules=_rule_texts())
+            return render_form(
+                "credits/outcome_form.html", form, status=error.status, rules=_rule_texts()
+            )
         db.session.commit()
         flash(_("已提交，学分银行专员认证后会通知您"), "success")
         return redirect(url_for("credits.my_credits"))
@@ -130,7 +132,11 @@ def issue_transcript():
 def _transcript_for_download(serial: str) -> Transcript:
     """The owner downloads without a code; anyone else needs the code from the QR link."""
     transcript = db.session.scalar(select(Transcript).filter_by(serial=serial.upper()))
-    if transcript is not None and current_user.is_authenticated and transcript.user_id == current_user.id:
+    if (
+        transcript is not None
+        and current_user.is_authenticated
+        and transcript.user_id == current_user.id
+    ):
         return transcript
     transcript = verification.find_transcript(serial, request.args.get("code"))
     if transcript is None:
@@ -141,7 +147,9 @@ def _transcript_for_download(serial: str) -> Transcript:
 @bp.get("/transcripts/<serial>.pdf")
 def transcript_pdf(serial: str):
     transcript = _transcript_for_download(serial)
-    return _attachment(documents.transcript_pdf(transcript), f"学分证明-{transcript.serial}.pdf", "application/pdf")
+    return _attachment(
+        documents.transcript_pdf(transcript), f"学分证明-{transcript.serial}.pdf", "application/pdf"
+    )
 
 
 @bp.get("/transcripts/<serial>.json")
@@ -246,7 +254,11 @@ def review():
     _require_registrar()
     scopes = access.registrar_units(current_user)
     status = request.args.get("status", OutcomeStatus.PENDING.value)
-    status = OutcomeStatus(status) if status in OutcomeStatus._value2member_map_ else OutcomeStatus.PENDING
+    status = (
+        OutcomeStatus(status)
+        if status in OutcomeStatus._value2member_map_
+        else OutcomeStatus.PENDING
+    )
     query = (
         select(LearningOutcome)
         .join(User, LearningOutcome.user_id == User.id)
@@ -259,7 +271,9 @@ def review():
         .order_by(LearningOutcome.created_at)
     )
     outcomes = db.session.scalars(query.limit(200)).all()
-    return render_template("credits/review.html", outcomes=outcomes, status=status, statuses=list(OutcomeStatus))
+    return render_template(
+        "credits/review.html", outcomes=outcomes, status=status, statuses=list(OutcomeStatus)
+    )
 
 
 @bp.route("/credits/outcomes/<int:outcome_id>", methods=["GET"])
@@ -285,7 +299,9 @@ def outcome(outcome_id: int):
 def certify(outcome_id: int):
     item = access.get_outcome_or_404(outcome_id, current_user)
     EmptyForm().validate_on_submit() or abort(400)
-    return _decided(item, lambda: operations.certify_outcome(current_user, item), _("已认证，学分已记入账户"))
+    return _decided(
+        item, lambda: operations.certify_outcome(current_user, item), _("已认证，学分已记入账户")
+    )
 
 
 @bp.post("/credits/outcomes/<int:outcome_id>/reject")
@@ -336,19 +352,27 @@ def reverse(entry_id: int):
 
 
 def _safe(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else url_for("credits.review")
+    return (
+        target
+        if target.startswith("/") and not target.startswith("//")
+        else url_for("credits.review")
+    )
 
 
 @bp.get("/credits/accounts/<int:user_id>")
 @login_required
 def account(user_id: int):
     resident = db.session.get(User, user_id)
-    if resident is None or not accounts_access.has_role_over(current_user, Role.REGISTRAR, resident.org_unit):
+    if resident is None or not accounts_access.has_role_over(
+        current_user, Role.REGISTRAR, resident.org_unit
+    ):
         abort(404)
     credit_account = operations.account_for(resident)
     entries = (
         db.session.scalars(
-            select(LedgerEntry).filter_by(account_id=credit_account.id).order_by(LedgerEntry.seq.desc())
+            select(LedgerEntry)
+            .filter_by(account_id=credit_account.id)
+            .order_by(LedgerEntry.seq.desc())
         ).all()
         if credit_account
         else []
@@ -379,7 +403,9 @@ def rules():
         replaces = db.session.get(ConversionRule, rule_id)
         if replaces is None or not replaces.current:
             abort(404)
-    form = RuleForm(categories=categories, obj=replaces if request.method == "GET" and replaces else None)
+    form = RuleForm(
+        categories=categories, obj=replaces if request.method == "GET" and replaces else None
+    )
     if replaces is not None and request.method == "GET":
         form.category_id.data = replaces.category_id or 0
     if form.validate_on_submit():
@@ -387,7 +413,9 @@ def rules():
             operations.save_rule(
                 current_user,
                 kind=OutcomeKind(form.kind.data),
-                category=db.session.get(Category, form.category_id.data) if form.category_id.data else None,
+                category=db.session.get(Category, form.category_id.data)
+                if form.category_id.data
+                else None,
                 mode=RuleMode(form.mode.data),
                 hours_per_credit=form.hours_per_credit.data,
                 fixed_credits=form.fixed_credits.data,
@@ -413,7 +441,9 @@ def rules():
             category_id=preview.category_id.data or None,
             on=preview.occurred_on.data or date.today(),
         )
-    history = db.session.scalars(select(ConversionRule).order_by(ConversionRule.family_id, ConversionRule.version.desc())).all()
+    history = db.session.scalars(
+        select(ConversionRule).order_by(ConversionRule.family_id, ConversionRule.version.desc())
+    ).all()
     return render_form(
         "credits/rules.html",
         form,
@@ -451,7 +481,13 @@ def retire_rule(rule_id: int):
 def verify_form():
     form = VerifyForm(request.args, meta={"csrf": False})
     if request.args and form.validate():
-        return redirect(url_for("credits.verify", serial=form.serial.data.strip().upper(), code=form.code.data.strip()))
+        return redirect(
+            url_for(
+                "credits.verify",
+                serial=form.serial.data.strip().upper(),
+                code=form.code.data.strip(),
+            )
+        )
     upload = VerifyFileForm()
     verdict = None
     if upload.validate_on_submit():
@@ -461,10 +497,14 @@ def verify_form():
             document = json.loads(raw) if raw and len(raw) <= 2 * 1024 * 1024 else None
         except (ValueError, UnicodeDecodeError):
             document = None
-        verdict = verification.check_document(document) if document is not None else verification.Verdict(
-            False, False, _("请上传学分证明的 JSON 文件（2 MB 以内）")
+        verdict = (
+            verification.check_document(document)
+            if document is not None
+            else verification.Verdict(False, False, _("请上传学分证明的 JSON 文件（2 MB 以内）"))
         )
-    status = 422 if verdict is not None and not verdict.valid and verdict.transcript is None else 200
+    status = (
+        422 if verdict is not None and not verdict.valid and verdict.transcript is None else 200
+    )
     return render_template("credits/verify.html", form=form, upload=upload, verdict=verdict), status
 
 
@@ -473,7 +513,13 @@ def verify(serial: str):
     transcript = verification.find_transcript(serial, request.args.get("code"))
     if transcript is None:
         verdict = verification.Verdict(False, False, _("没有找到这份学分证明：编号或核验码不正确"))
-        return render_template("credits/verify.html", form=VerifyForm(meta={"csrf": False}), upload=VerifyFileForm(), verdict=verdict, serial=serial), 404
+        return render_template(
+            "credits/verify.html",
+            form=VerifyForm(meta={"csrf": False}),
+            upload=VerifyFileForm(),
+            verdict=verdict,
+            serial=serial,
+        ), 404
     verdict = verification.verdict_for(transcript)
     return render_template(
         "credits/verify.html",

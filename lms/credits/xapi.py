@@ -84,7 +84,9 @@ def statements(file: LearningFile) -> list[dict]:
 
 
 def _course(ref: dict, title: str) -> dict:
-    return _activity(f"courses/{ref['course_id']}", title, "http://adlnet.gov/expapi/activities/course")
+    return _activity(
+        f"courses/{ref['course_id']}", title, "http://adlnet.gov/expapi/activities/course"
+    )
 
 
 def _statement(item, ref: dict) -> dict | None:
@@ -99,7 +101,10 @@ def _statement(item, ref: dict) -> dict | None:
             "id": _statement_id("course-completed", ref["course_id"]),
             "verb": _verb("completed"),
             "object": _course(ref, item.title),
-            "result": {"completion": True, "extensions": {f"{_site()}/xapi/hours": str(item.hours)}},
+            "result": {
+                "completion": True,
+                "extensions": {f"{_site()}/xapi/hours": str(item.hours)},
+            },
         }
     if item.kind is ItemKind.LESSON:
         parent = {"contextActivities": {"parent": [_course(ref, ref["course_title"])]}}
@@ -108,7 +113,9 @@ def _statement(item, ref: dict) -> dict | None:
                 "id": _statement_id("lesson-completed", ref["lesson_id"]),
                 "verb": _verb("completed"),
                 "object": _activity(
-                    f"lessons/{ref['lesson_id']}", item.title, "http://adlnet.gov/expapi/activities/lesson"
+                    f"lessons/{ref['lesson_id']}",
+                    item.title,
+                    "http://adlnet.gov/expapi/activities/lesson",
                 ),
                 "result": {"completion": True},
                 "context": parent,
@@ -118,7 +125,9 @@ def _statement(item, ref: dict) -> dict | None:
         return {
             "id": _statement_id("lesson-completed", ref["lesson_id"]),
             "verb": _verb("completed"),
-            "object": _activity(f"lessons/{ref['lesson_id']}", item.title, f"{VIDEO}activity-type/video"),
+            "object": _activity(
+                f"lessons/{ref['lesson_id']}", item.title, f"{VIDEO}activity-type/video"
+            ),
             "result": {
                 "completion": True,
                 "duration": _duration(ref["watched_s"]),
@@ -138,7 +147,9 @@ def _statement(item, ref: dict) -> dict | None:
             "id": _statement_id("outcome", ref["outcome_id"]),
             "verb": _verb(verb),
             "object": _activity(
-                f"outcomes/{ref['outcome_id']}", item.title, "http://adlnet.gov/expapi/activities/meeting"
+                f"outcomes/{ref['outcome_id']}",
+                item.title,
+                "http://adlnet.gov/expapi/activities/meeting"
                 if verb == "attended"
                 else "http://adlnet.gov/expapi/activities/assessment",
             ),
@@ -158,7 +169,11 @@ def _statement(item, ref: dict) -> dict | None:
         target = (
             _course(ref, item.title)
             if ref["course_id"]
-            else _activity(f"outcomes/{ref['outcome_id']}", item.title, "http://adlnet.gov/expapi/activities/assessment")
+            else _activity(
+                f"outcomes/{ref['outcome_id']}",
+                item.title,
+                "http://adlnet.gov/expapi/activities/assessment",
+            )
         )
         return {
             "id": _statement_id("entry", ref["entry_id"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from datetime import date, timedelta
 
 import pytest
@@ -35,6 +36,11 @@ def pdf_bytes() -> bytes:
     return out.getvalue()
 
 
+def poppler(*command: str) -> str:
+    """Run one of poppler's tools (pdftotext, pdffonts, pdftoppm) and return what it prints."""
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+
+
 def yesterday() -> date:
     return local_date(utcnow()) - timedelta(days=1)
 
@@ -59,8 +65,15 @@ def complete_course(user: User, course: Course) -> None:
     db.session.commit()
 
 
-def submit(user: User, *, kind=OutcomeKind.VOLUNTEER, hours="8", title="社区防汛志愿服务",
-           occurred_on=None, files=None) -> LearningOutcome:
+def submit(
+    user: User,
+    *,
+    kind=OutcomeKind.VOLUNTEER,
+    hours="8",
+    title="社区防汛志愿服务",
+    occurred_on=None,
+    files=None,
+) -> LearningOutcome:
     files = files if files is not None else [(io.BytesIO(png_bytes()), "证书.png")]
     outcome = operations.submit_outcome(
         user,

@@ -42,7 +42,8 @@ def test_posting_a_key_again_returns_the_first_entry(resident):
     first, new = operations.post_entry(account, key="outcome:99", amount=Decimal("1.0"))
     again, new_again = operations.post_entry(account, key="outcome:99", amount=Decimal("7.0"))
     assert (new, new_again) == (True, False)
-    assert again.id == first.id and account.balance == Decimal("1.0")
+    assert again.id == first.id
+    assert account.balance == Decimal("1.0")
 
 
 def test_credits_are_never_floats(resident):
@@ -79,11 +80,13 @@ def test_a_reversal_names_its_entry_revokes_outcome_and_transcripts(resident, re
     reversal = operations.reverse_entry(registrar, entry, reason="证书系伪造")
     db.session.commit()
     assert reversal.kind is EntryKind.REVERSAL
-    assert reversal.reverses_id == entry.id and reversal.amount == Decimal("-1.0")
+    assert reversal.reverses_id == entry.id
+    assert reversal.amount == Decimal("-1.0")
     assert operations.account_for(resident).balance == Decimal("0.0")
     assert outcome.status is OutcomeStatus.REVOKED
     db.session.refresh(transcript)
-    assert transcript.revoked_at is not None and transcript.revoked_reason == "证书系伪造"
+    assert transcript.revoked_at is not None
+    assert transcript.revoked_reason == "证书系伪造"
     # Twice, or a reversal of a reversal: refused, nothing more posted.
     for target in (entry, reversal):
         with pytest.raises(OperationError) as refused:
@@ -206,7 +209,8 @@ def test_verify_ledger_finds_a_row_changed_by_sql(app, books, tamper):
 
 def test_verify_ledger_report_counts(app, books):
     report = verify_ledger()
-    assert report.entries == 3 and report.broken == []
+    assert report.entries == 3
+    assert report.broken == []
     assert report.accounts >= 2
 
 
