@@ -276,15 +276,18 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
                 roles=(Role.RESIDENT, Role.TEACHER),
             )
         )
+    residents = []
     for index, name in enumerate(RESIDENT_NAMES):
-        accounts.create_user(
+        resident = accounts.create_user(
             phone=f"137{index + 1:08d}",
             name=name,
             password=DEMO_PASSWORD,
             org_unit=villages[index % len(villages)],
             birth_year=1940 + (index * 3) % 60,
         )
+        residents.append(resident)
 
+    published = []
     for title, category, hours, teacher_index, summary, lessons in COURSES:
         course = courses.create_course(
             teachers[teacher_index],
@@ -296,10 +299,51 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
         for lesson_title, body in lessons:
             courses.add_text_lesson(course, title=lesson_title, body=f"<p>{body}</p>")
         courses.publish_course(course)
+        published.append(course)
     db.session.commit()
+    _learning_history(residents, published)
     echo("演示数据已载入：泸县（6 个街道和镇、15 个村和社区）、3 名教师、30 名居民、12 门课程。")
     _print_accounts(echo)
     return True
+
+
+def _learning_history(residents: list[User], published: list) -> None:
+    """A little history, so the learning file, the credit bank and the registrar's queue have
+    something to show: 王芳 finished two courses and waits for a volunteer certificate."""
+    import io
+    from datetime import timedelta
+
+    from PIL import Image, ImageDraw
+
+    from lms.core.time import local_date, utcnow
+    from lms.credits import operations as credits
+    from lms.credits.models import OutcomeKind
+    from lms.learning import operations as learning
+
+    for resident, course in [
+        (residents[0], published[0]),
+        (residents[0], published[1]),
+        (residents[1], published[0]),
+    ]:
+        learning.enrol(resident, course)
+        for lesson in course.lessons:
+            learning.open_lesson(resident, lesson)
+            learning.mark_learnt(resident, lesson)
+    photo = Image.new("RGB", (640, 440), "#f6edd5")
+    ImageDraw.Draw(photo).rectangle((24, 24, 615, 415), outline="#b3261e", width=8)
+    evidence = io.BytesIO()
+    photo.save(evidence, "PNG")
+    evidence.seek(0)
+    credits.submit_outcome(
+        residents[0],
+        kind=OutcomeKind.VOLUNTEER,
+        title="社区防汛志愿服务",
+        hours="6",
+        occurred_on=local_date(utcnow()) - timedelta(days=3),
+        issuer="福集镇志愿者协会",
+        evidence=[(evidence, "志愿服务证明.png")],
+    )
+    db.session.commit()
 
 
 def _print_accounts(echo: Callable[[str], None]) -> None:

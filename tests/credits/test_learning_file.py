@@ -8,6 +8,7 @@ import pytest
 from lms.accounts.models import Role
 from lms.credits import operations
 from lms.credits.learning_file import ItemKind, build
+from lms.credits.models import OutcomeKind
 from lms.extensions import db
 from tests.conftest import api_token, sign_in
 from tests.credits.conftest import complete_course, poppler, submit
@@ -17,7 +18,7 @@ from tests.credits.conftest import complete_course, poppler, submit
 def history(resident, registrar, create_course):
     complete_course(resident, create_course("生猪科学养殖技术", hours=16, lessons=2))
     operations.certify_outcome(registrar, submit(resident, hours="8", title="防汛志愿服务"))
-    submit(resident, hours="2", title="广场舞比赛", kind=operations.OutcomeKind.ACTIVITY)
+    submit(resident, hours="2", title="广场舞比赛", kind=OutcomeKind.ACTIVITY)
     db.session.commit()
     return resident
 

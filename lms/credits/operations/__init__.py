@@ -1,0 +1,58 @@
+"""Every write of the credit bank (law 1). Flush, never commit.
+
+One module per part: accounts and posting to the ledger, conversion rules, outcomes (with
+certification and reversal), transcripts. Callers use this package's names.
+"""
+
+from lms.credits.operations.accounts import (
+    account_for,
+    find_entry,
+    lock_account,
+    open_account,
+    open_missing_accounts,
+    post_entry,
+)
+from lms.credits.operations.outcomes import (
+    certify_outcome,
+    record_course_completion,
+    reject_outcome,
+    reverse_entry,
+    submit_outcome,
+)
+from lms.credits.operations.rules import (
+    DEFAULT_HOURS_PER_CREDIT,
+    Conversion,
+    applicable_rule,
+    convert,
+    current_rules,
+    describe_rule,
+    earned_this_year,
+    retire_rule,
+    save_rule,
+)
+from lms.credits.operations.transcripts import issue_transcript, standing_entries
+
+__all__ = [
+    "DEFAULT_HOURS_PER_CREDIT",
+    "Conversion",
+    "account_for",
+    "applicable_rule",
+    "certify_outcome",
+    "convert",
+    "current_rules",
+    "describe_rule",
+    "earned_this_year",
+    "find_entry",
+    "issue_transcript",
+    "lock_account",
+    "open_account",
+    "open_missing_accounts",
+    "post_entry",
+    "record_course_completion",
+    "reject_outcome",
+    "retire_rule",
+    "reverse_entry",
+    "save_rule",
+    "standing_entries",
+    "submit_outcome",
+]

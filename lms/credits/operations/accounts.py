@@ -1,0 +1,158 @@
+"""Credit accounts and posting to the ledger (law 3).
+
+Postings to one account are serialised by touching the account's row first (a row lock on
+PostgreSQL, the write lock on SQLite); inside that, the idempotency key is checked again, so a
+retried or concurrent posting of the same outcome finds the first one instead of doubling it.
+The unique constraints on the key and on (account, seq) stand behind that as a last guard.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.models import User
+from lms.core.errors import Conflict
+from lms.core.time import local_date, utcnow
+from lms.credits import ledger
+from lms.credits.models import (
+    ConversionRule,
+    CreditAccount,
+    EntryKind,
+    LearningOutcome,
+    LedgerEntry,
+)
+from lms.extensions import db
+
+
+def account_for(user: User) -> CreditAccount | None:
+    return db.session.scalar(select(CreditAccount).filter_by(user_id=user.id))
+
+
+def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
+    """The resident's credit account, opened now if they have none. The number is the county
+    code, the year of opening and a sequence within that year: 510521-2026-000123."""
+    account = account_for(user)
+    if account is not None:
+        return account
+    now = now or utcnow()
+    year = local_date(now).year
+    county = current_app.config["LMS_COUNTY_CODE"]
+    for _attempt in range(20):
+        sequence = 1 + (
+            db.session.scalar(select(func.max(CreditAccount.sequence)).filter_by(year=year)) or 0
+        )
+        account = CreditAccount(
+            user_id=user.id,
+            account_no=f"{county}-{year}-{sequence:06d}",
+            year=year,
+            sequence=sequence,
+            opened_at=now,
+            balance=Decimal("0.0"),
+            entry_count=0,
+        )
+        db.session.add(account)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+            return account
+        except IntegrityError:
+            db.session.expunge(account) if account in db.session else None
+            existing = account_for(user)
+            if existing is not None:  # a parallel request opened it
+                return existing
+    raise Conflict(_("学分账户暂时无法开立，请稍后再试"))
+
+
+def open_missing_accounts() -> int:
+    """Open accounts for residents who have none; returns how many were opened."""
+    from lms.accounts.models import Role, RoleGrant
+
+    missing = db.session.scalars(
+        select(User)
+        .where(
+            User.id.in_(select(RoleGrant.user_id).filter_by(role=Role.RESIDENT)),
+            User.id.not_in(select(CreditAccount.user_id)),
+        )
+        .order_by(User.id)
+    ).all()
+    for user in missing:
+        open_account(user)
+    return len(missing)
+
+
+def lock_account(account: CreditAccount) -> None:
+    # A no-op UPDATE: it takes the row lock on PostgreSQL and the write lock on SQLite, so
+    # postings to one account happen one after another and each sees the last one's hash.
+    db.session.execute(
+        update(CreditAccount)
+        .where(CreditAccount.id == account.id)
+        .values(entry_count=CreditAccount.entry_count)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def find_entry(key: str) -> LedgerEntry | None:
+    return db.session.scalar(select(LedgerEntry).filter_by(idempotency_key=key))
+
+
+def post_entry(
+    account: CreditAccount,
+    *,
+    key: str,
+    amount: Decimal,
+    kind: EntryKind = EntryKind.DEPOSIT,
+    outcome: LearningOutcome | None = None,
+    reverses: LedgerEntry | None = None,
+    rule: ConversionRule | None = None,
+    memo: str = "",
+    posted_by: User | None = None,
+    now: datetime | None = None,
+) -> tuple[LedgerEntry, bool]:
+    """Append one entry to *account*'s chain. Posting a key that is already in the ledger
+    returns that entry and False: retries and races never double."""
+    if isinstance(amount, float):
+        raise TypeError("credits are never floats")
+    amount = ledger.quantize(amount)
+    existing = find_entry(key)
+    if existing is not None:
+        return existing, False
+    lock_account(account)
+    existing = find_entry(key)  # a parallel posting may have won while we waited
+    if existing is not None:
+        return existing, False
+    db.session.refresh(account)
+    last = db.session.scalar(
+        select(LedgerEntry).filter_by(account_id=account.id).order_by(LedgerEntry.seq.desc())
+    )
+    seq = (last.seq if last else 0) + 1
+    prev_hash = last.hash if last else ledger.GENESIS
+    balance = (last.balance if last else Decimal("0.0")) + amount
+    # Whole microseconds survive every database, so the hash can be recomputed from the row.
+    occurred_at = now or utcnow()
+    content = {
+        "account_id": account.id,
+        "seq": seq,
+        "idempotency_key": key,
+        "kind": kind,
+        "amount": amount,
+        "balance": balance,
+        "outcome_id": outcome.id if outcome else None,
+        "reverses_id": reverses.id if reverses else None,
+        "rule_id": rule.id if rule else None,
+        "memo": memo[:500],
+        "posted_by_id": posted_by.id if posted_by else None,
+        "occurred_at": occurred_at,
+        "prev_hash": prev_hash,
+    }
+    entry = LedgerEntry(**content, hash=ledger.entry_hash(**content))
+    db.session.add(entry)
+    account.entry_count = seq
+    account.balance = balance
+    db.session.flush()
+    return entry, True

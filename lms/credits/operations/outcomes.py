@@ -1,0 +1,293 @@
+"""Learning outcomes: submitted with evidence, certified or rejected, posted, reversed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from lms.accounts.models import User
+from lms.accounts.operations import notify
+from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.time import local_date, utcnow
+from lms.core.web import site_url
+from lms.courses.operations import clean_title
+from lms.credits import access
+from lms.credits.evidence import store_evidence
+from lms.credits.models import (
+    CreditAccount,
+    EntryKind,
+    LearningOutcome,
+    LedgerEntry,
+    OutcomeEvidence,
+    OutcomeKind,
+    OutcomeStatus,
+    Transcript,
+    TranscriptEntry,
+)
+from lms.credits.operations.accounts import find_entry, lock_account, open_account, post_entry
+from lms.credits.operations.rules import convert
+from lms.extensions import db
+
+MAX_EVIDENCE_FILES = 5
+
+
+def _check_hours(value) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise field_error("hours", _("学时必须是数字")) from None
+    if not amount.is_finite() or amount <= 0:
+        raise field_error("hours", _("学时必须大于 0"))
+    if amount != amount.quantize(Decimal("0.1")):
+        raise field_error("hours", _("学时最多保留一位小数"))
+    if amount > 24:
+        raise field_error("hours", _("一项成果的学时不能超过 24（一天最多 24 小时）"))
+    return amount.quantize(Decimal("0.1"))
+
+
+def _check_date(value: date | None) -> date:
+    if value is None:
+        raise field_error("occurred_on", _("请填写日期"))
+    today = local_date(utcnow())
+    if value > today:
+        raise field_error("occurred_on", _("日期不能晚于今天"))
+    if value < today - timedelta(days=366 * 10):
+        raise field_error("occurred_on", _("只能申报十年以内的学习成果"))
+    return value
+
+
+def submit_outcome(
+    user: User,
+    *,
+    kind: OutcomeKind,
+    title: str,
+    hours,
+    occurred_on: date | None,
+    issuer: str = "",
+    description: str = "",
+    evidence: list[tuple[object, str | None]] = (),
+) -> LearningOutcome:
+    """A resident reports offline learning with evidence; it waits for a registrar."""
+    if kind not in OutcomeKind.offline():
+        raise field_error("kind", _("请选择成果类别"))
+    title = clean_title(title)
+    hours = _check_hours(hours)
+    occurred_on = _check_date(occurred_on)
+    issuer = " ".join((issuer or "").split())
+    if not issuer:
+        raise field_error("issuer", _("请填写发证或组织单位"))
+    if len(issuer) > 100:
+        raise field_error("issuer", _("单位名称不能超过 100 个字"))
+    files = [(stream, name) for stream, name in evidence if stream is not None]
+    if not files:
+        raise field_error("evidence", _("请上传证明材料（照片或 PDF）"))
+    if len(files) > MAX_EVIDENCE_FILES:
+        raise field_error("evidence", _("最多上传 %(n)s 个文件", n=MAX_EVIDENCE_FILES))
+    same_day = db.session.scalar(
+        select(func.coalesce(func.sum(LearningOutcome.hours), 0)).where(
+            LearningOutcome.user_id == user.id,
+            LearningOutcome.occurred_on == occurred_on,
+            LearningOutcome.status.in_((OutcomeStatus.PENDING, OutcomeStatus.CERTIFIED)),
+        )
+    )
+    if Decimal(same_day) + hours > 24:
+        raise field_error("hours", _("同一天申报的学时合计不能超过 24 小时"))
+    stored = [store_evidence(stream, name) for stream, name in files]
+    outcome = LearningOutcome(
+        user_id=user.id,
+        kind=kind,
+        title=title,
+        hours=hours,
+        occurred_on=occurred_on,
+        issuer=issuer,
+        description=(description or "").strip()[:2000],
+        status=OutcomeStatus.PENDING,
+    )
+    db.session.add(outcome)
+    for item in stored:
+        outcome.evidence.append(
+            OutcomeEvidence(
+                path=item.path,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+            )
+        )
+    db.session.flush()
+    return outcome
+
+
+def _clean_reason(reason: str | None, missing: str) -> str:
+    reason = " ".join((reason or "").split())
+    if len(reason) < 2:
+        raise field_error("reason", missing)
+    if len(reason) > 500:
+        raise field_error("reason", _("原因不能超过 500 个字"))
+    return reason
+
+
+def _decide(outcome: LearningOutcome, status: OutcomeStatus, **values) -> None:
+    # One conditional UPDATE decides, so two registrars (or a double tap) cannot both decide.
+    result = db.session.execute(
+        update(LearningOutcome)
+        .where(LearningOutcome.id == outcome.id, LearningOutcome.status == OutcomeStatus.PENDING)
+        .values(status=status, decided_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(_("这项成果已经处理过了"))
+    db.session.refresh(outcome)
+
+
+def _deposit(outcome: LearningOutcome, account: CreditAccount, posted_by: User | None):
+    conversion = convert(
+        outcome.kind,
+        outcome.hours,
+        category_id=outcome.category_id,
+        on=outcome.occurred_on,
+        account=account,
+    )
+    outcome.credits = conversion.awarded
+    db.session.flush()
+    if conversion.awarded <= 0:
+        return None, conversion
+    entry, _new = post_entry(
+        account,
+        key=f"outcome:{outcome.id}",
+        amount=conversion.awarded,
+        outcome=outcome,
+        rule=conversion.rule,
+        memo=conversion.rule_text,
+        posted_by=posted_by,
+    )
+    return entry, conversion
+
+
+def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | None:
+    """A registrar of the resident's unit (or above) certifies; the credits are posted at once."""
+    if not access.can_certify(registrar, outcome):
+        raise Forbidden(_("您无权认证这位居民的学习成果"))
+    account = open_account(outcome.user)
+    lock_account(account)
+    unit = access.certifying_unit(registrar, outcome.user)
+    _decide(
+        outcome, OutcomeStatus.CERTIFIED, decided_by_id=registrar.id, certifying_unit_id=unit.id
+    )
+    entry, conversion = _deposit(outcome, account, registrar)
+    message = _(
+        "您申报的“%(title)s”已通过认证，获得 %(n)s 学分", title=outcome.title, n=conversion.awarded
+    )
+    if conversion.capped:
+        message += _("（本年度该类学分已达上限）")
+    notify(outcome.user, message, link=site_url("credits.my_credits"))
+    return entry
+
+
+def reject_outcome(registrar: User, outcome: LearningOutcome, *, reason: str) -> None:
+    """Refuse an outcome with a reason the resident can act on."""
+    if not access.can_certify(registrar, outcome):
+        raise Forbidden(_("您无权审核这位居民的学习成果"))
+    reason = _clean_reason(reason, _("请写明不通过的原因，方便居民补充材料"))
+    unit = access.certifying_unit(registrar, outcome.user)
+    _decide(
+        outcome,
+        OutcomeStatus.REJECTED,
+        decided_by_id=registrar.id,
+        certifying_unit_id=unit.id,
+        reason=reason,
+    )
+    notify(
+        outcome.user,
+        _("您申报的“%(title)s”未通过认证", title=outcome.title),
+        body=reason,
+        link=site_url("credits.my_credits"),
+    )
+
+
+def record_course_completion(enrolment) -> LedgerEntry | None:
+    """A completed online course becomes an outcome certified by the system (in the name of
+    the course's provider) and is posted at once. Safe to call any number of times."""
+    user, course = enrolment.user, enrolment.course
+    account = open_account(user)
+    lock_account(account)
+    outcome = db.session.scalar(
+        select(LearningOutcome).filter_by(user_id=user.id, course_id=course.id)
+    )
+    if outcome is None:
+        completed_at = enrolment.completed_at or utcnow()
+        outcome = LearningOutcome(
+            user_id=user.id,
+            kind=OutcomeKind.ONLINE_COURSE,
+            title=course.title,
+            hours=course.hours,
+            occurred_on=local_date(completed_at),
+            issuer=course.provider.name,
+            course_id=course.id,
+            category_id=course.category_id,
+            status=OutcomeStatus.CERTIFIED,
+            decided_at=completed_at,
+            certifying_unit_id=course.provider_id,
+        )
+        db.session.add(outcome)
+        db.session.flush()
+    elif outcome.status is not OutcomeStatus.CERTIFIED:
+        return None  # revoked by a registrar: completing again does not bring it back
+    entry = find_entry(f"outcome:{outcome.id}")
+    if entry is None and outcome.credits is None:
+        entry, _conversion = _deposit(outcome, account, None)
+    return entry
+
+
+# Reversals -----------------------------------------------------------------------------------
+
+
+def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> LedgerEntry:
+    """Correct a posting: a reversal entry of the opposite amount names it; its outcome becomes
+    revoked, and so does every transcript that lists it."""
+    if not access.can_reverse(registrar, entry):
+        raise Forbidden(_("您无权冲正这笔学分"))
+    if entry.kind is not EntryKind.DEPOSIT:
+        raise Conflict(_("冲正记录不能再被冲正"))
+    reason = _clean_reason(reason, _("请写明冲正的原因"))
+    account = entry.account
+    lock_account(account)
+    if find_entry(f"reversal:{entry.id}") is not None:
+        raise Conflict(_("这笔学分已经冲正过了"))
+    reversal, _new = post_entry(
+        account,
+        key=f"reversal:{entry.id}",
+        amount=-entry.amount,
+        kind=EntryKind.REVERSAL,
+        outcome=entry.outcome,
+        reverses=entry,
+        memo=reason,
+        posted_by=registrar,
+    )
+    if entry.outcome is not None:
+        db.session.execute(
+            update(LearningOutcome)
+            .where(LearningOutcome.id == entry.outcome_id)
+            .values(status=OutcomeStatus.REVOKED, reason=reason, decided_by_id=registrar.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(entry.outcome)
+    listed = select(TranscriptEntry.transcript_id).where(TranscriptEntry.entry_id == entry.id)
+    db.session.execute(
+        update(Transcript)
+        .where(Transcript.id.in_(listed), Transcript.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    title = entry.outcome.title if entry.outcome else entry.memo
+    notify(
+        account.user,
+        _("“%(title)s”的 %(n)s 学分已被冲正", title=title, n=entry.amount),
+        body=reason,
+        link=site_url("credits.my_credits"),
+    )
+    db.session.flush()
+    return reversal

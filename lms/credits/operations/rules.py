@@ -1,0 +1,208 @@
+"""Conversion rules: versioned, so changing a rule never changes what was posted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from lms.accounts.models import User
+from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.time import utcnow
+from lms.courses.models import Category
+from lms.credits import access, ledger
+from lms.credits.models import (
+    ConversionRule,
+    CreditAccount,
+    LearningOutcome,
+    LedgerEntry,
+    OutcomeKind,
+    RuleMode,
+)
+from lms.extensions import db
+
+DEFAULT_HOURS_PER_CREDIT = Decimal(16)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What an outcome earns: the rule used (None: the default 16 学时 = 1 学分), the credits
+    the rule gives, and the credits awarded after the yearly cap."""
+
+    rule: ConversionRule | None
+    computed: Decimal
+    awarded: Decimal
+    capped: bool
+
+    @property
+    def rule_text(self) -> str:
+        return describe_rule(self.rule)
+
+
+def describe_rule(rule: ConversionRule | None) -> str:
+    if rule is None:
+        return _("默认规则：每 %(n)s 学时折算 1 学分", n=DEFAULT_HOURS_PER_CREDIT)
+    if rule.mode is RuleMode.FIXED:
+        text = _("每项成果 %(n)s 学分", n=rule.fixed_credits)
+    else:
+        text = _("每 %(n)s 学时折算 1 学分", n=_trim(rule.hours_per_credit))
+    if rule.yearly_cap is not None:
+        text += _("，每年最多 %(n)s 学分", n=rule.yearly_cap)
+    return text
+
+
+def _trim(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def current_rules() -> list[ConversionRule]:
+    return list(
+        db.session.scalars(
+            select(ConversionRule)
+            .where(ConversionRule.superseded_at.is_(None), ConversionRule.retired.is_(False))
+            .order_by(ConversionRule.kind, ConversionRule.category_id, ConversionRule.id)
+        )
+    )
+
+
+def applicable_rule(kind: OutcomeKind, category_id: int | None, on: date) -> ConversionRule | None:
+    """The current rule for *kind* on the day *on*: one for the outcome's category if there is
+    one, else one for all categories; None means the default rule."""
+    candidates = [
+        rule
+        for rule in current_rules()
+        if rule.kind is kind
+        and rule.category_id in (None, category_id)
+        and (rule.valid_from is None or rule.valid_from <= on)
+        and (rule.valid_until is None or on <= rule.valid_until)
+    ]
+    candidates.sort(key=lambda rule: (rule.category_id is None, -rule.id))
+    return candidates[0] if candidates else None
+
+
+def earned_this_year(account: CreditAccount | None, kind: OutcomeKind, year: int) -> Decimal:
+    """Credits already posted (net of reversals) for outcomes of *kind* that happened in *year*."""
+    if account is None:
+        return Decimal("0.0")
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LearningOutcome, LedgerEntry.outcome_id == LearningOutcome.id)
+        .where(
+            LedgerEntry.account_id == account.id,
+            LearningOutcome.kind == kind,
+            LearningOutcome.occurred_on >= date(year, 1, 1),
+            LearningOutcome.occurred_on <= date(year, 12, 31),
+        )
+    )
+    return Decimal(total)
+
+
+def convert(
+    kind: OutcomeKind,
+    hours: Decimal,
+    *,
+    category_id: int | None,
+    on: date,
+    account: CreditAccount | None = None,
+) -> Conversion:
+    """Apply the rule for an outcome (also the preview: nothing is written)."""
+    rule = applicable_rule(kind, category_id, on)
+    if rule is not None and rule.mode is RuleMode.FIXED:
+        computed = ledger.quantize(rule.fixed_credits or 0)
+    else:
+        per = rule.hours_per_credit if rule is not None else DEFAULT_HOURS_PER_CREDIT
+        computed = ledger.quantize(Decimal(hours) / per)
+    awarded = computed
+    if rule is not None and rule.yearly_cap is not None:
+        room = max(Decimal("0.0"), rule.yearly_cap - earned_this_year(account, kind, on.year))
+        awarded = min(computed, ledger.quantize(room))
+    return Conversion(rule=rule, computed=computed, awarded=awarded, capped=awarded < computed)
+
+
+def _decimal(field: str, value, *, allow_empty: bool = False, maximum: Decimal) -> Decimal | None:
+    if value in (None, "") and allow_empty:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise field_error(field, _("请填写数字")) from None
+    if not number.is_finite() or number <= 0:
+        raise field_error(field, _("必须大于 0"))
+    if number > maximum:
+        raise field_error(field, _("不能超过 %(n)s", n=maximum))
+    if number != number.quantize(Decimal("0.1")):
+        raise field_error(field, _("最多保留一位小数"))
+    return number.quantize(Decimal("0.1"))
+
+
+def save_rule(
+    actor: User,
+    *,
+    kind: OutcomeKind,
+    category: Category | None,
+    mode: RuleMode,
+    hours_per_credit=None,
+    fixed_credits=None,
+    yearly_cap=None,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    note: str = "",
+    replaces: ConversionRule | None = None,
+) -> ConversionRule:
+    """Publish a rule, or a new version of *replaces*. The old version stays, superseded, so
+    entries that name it still say how they were computed."""
+    if not access.can_keep_rules(actor):
+        raise Forbidden(_("只有县级学分银行专员可以维护折算规则"))
+    if replaces is not None and not replaces.current:
+        raise Conflict(_("这条规则已经被修改过，请在最新版本上修改"))
+    per = fixed = None
+    if mode is RuleMode.PER_HOURS:
+        per = _decimal("hours_per_credit", hours_per_credit, maximum=Decimal("1000"))
+    else:
+        fixed = _decimal("fixed_credits", fixed_credits, maximum=Decimal("100"))
+    cap = _decimal("yearly_cap", yearly_cap, allow_empty=True, maximum=Decimal("1000"))
+    if valid_from and valid_until and valid_until < valid_from:
+        raise field_error("valid_until", _("结束日期不能早于开始日期"))
+    rule = ConversionRule(
+        family_id=replaces.family_id if replaces else None,
+        version=replaces.version + 1 if replaces else 1,
+        kind=kind,
+        category_id=category.id if category else None,
+        mode=mode,
+        hours_per_credit=per,
+        fixed_credits=fixed,
+        yearly_cap=cap,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=" ".join((note or "").split())[:200],
+        created_by_id=actor.id,
+    )
+    db.session.add(rule)
+    if replaces is not None:
+        result = db.session.execute(
+            update(ConversionRule)
+            .where(ConversionRule.id == replaces.id, ConversionRule.superseded_at.is_(None))
+            .values(superseded_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise Conflict(_("这条规则已经被修改过，请在最新版本上修改"))
+        db.session.refresh(replaces)
+    db.session.flush()
+    if rule.family_id is None:
+        rule.family_id = rule.id
+        db.session.flush()
+    return rule
+
+
+def retire_rule(actor: User, rule: ConversionRule) -> None:
+    """Stop using a rule for new outcomes (what it already posted stays)."""
+    if not access.can_keep_rules(actor):
+        raise Forbidden(_("只有县级学分银行专员可以维护折算规则"))
+    if not rule.current:
+        raise Conflict(_("这条规则已经不再使用"))
+    rule.retired = True
+    db.session.flush()
