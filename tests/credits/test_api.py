@@ -39,7 +39,8 @@ def test_resident_submits_registrar_certifies_resident_sees_credits(client, resi
     created = post_outcome(client, mine)
     assert created.status_code == 201, created.get_json()
     outcome = created.get_json()
-    assert outcome["status"] == "pending" and outcome["hours"] == 6.0
+    assert outcome["status"] == "pending"
+    assert outcome["hours"] == 6.0
     assert outcome["evidence"][0]["content_type"] == "image/jpeg"
 
     theirs = api_token(client, registrar)
@@ -56,7 +57,9 @@ def test_resident_submits_registrar_certifies_resident_sees_credits(client, resi
     assert credits["balance"] == 0.4
     assert credits["account_no"].startswith("510521-")
     [entry] = credits["entries"]
-    assert entry["amount"] == 0.4 and entry["outcome"] == outcome["id"] and entry["reverses"] is None
+    assert entry["amount"] == 0.4
+    assert entry["outcome"] == outcome["id"]
+    assert entry["reverses"] is None
 
     issued = client.post("/api/v1/me/transcripts", headers=mine)
     assert issued.status_code == 201
@@ -64,7 +67,8 @@ def test_resident_submits_registrar_certifies_resident_sees_credits(client, resi
     assert body["total_credits"] == 0.4
     assert {"serial", "issued_at", "pdf_url", "json_url", "verify_url"} <= set(body)
     pdf = client.get(body["pdf_url"], headers=mine)
-    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF-")
     document = client.get(body["json_url"], headers=mine).get_json()
     assert client.post("/api/v1/verify", json=document).get_json()["valid"] is True
 
@@ -76,14 +80,18 @@ def test_reject_needs_a_reason(client, resident, registrar):
     assert client.post(path, json={"reason": ""}, headers=theirs).status_code == 422
     assert client.post(path, json={}, headers=theirs).status_code == 422
     rejected = client.post(path, json={"reason": "照片模糊"}, headers=theirs)
-    assert rejected.status_code == 200 and rejected.get_json()["reason"] == "照片模糊"
+    assert rejected.status_code == 200
+    assert rejected.get_json()["reason"] == "照片模糊"
     assert client.post(path, json={"reason": "再拒一次"}, headers=theirs).status_code == 409
 
 
 def test_outsiders_cannot_see_or_decide(client, resident, create_user):
     outcome = post_outcome(client, api_token(client, resident)).get_json()
     outsider = api_token(client, create_user(Role.REGISTRAR, "嘉明镇", name="外镇专员"))
-    assert client.post(f"/api/v1/outcomes/{outcome['id']}/certify", headers=outsider).status_code == 404
+    assert (
+        client.post(f"/api/v1/outcomes/{outcome['id']}/certify", headers=outsider).status_code
+        == 404
+    )
     assert client.get("/api/v1/outcomes", headers=outsider).get_json()["items"] == []
     plain = api_token(client, create_user(name="居民"))
     assert client.get("/api/v1/outcomes", headers=plain).status_code == 403
@@ -126,13 +134,16 @@ def test_a_json_body_is_refused_for_outcomes(client, resident):
     assert response.status_code == 415
 
 
-def test_pdf_evidence_is_served_to_owner_and_registrar_only(client, resident, registrar, create_user):
+def test_pdf_evidence_is_served_to_owner_and_registrar_only(
+    client, resident, registrar, create_user
+):
     outcome = post_outcome(
         client, api_token(client, resident), evidence=(io.BytesIO(pdf_bytes()), "证书.pdf")
     ).get_json()
     url = outcome["evidence"][0]["url"]
     ok = client.get(url, headers=api_token(client, resident))
-    assert ok.status_code == 200 and ok.data.startswith(b"%PDF-")
+    assert ok.status_code == 200
+    assert ok.data.startswith(b"%PDF-")
     ok.close()
     theirs = client.get(url, headers=api_token(client, registrar))
     assert theirs.status_code == 200
@@ -148,7 +159,8 @@ def test_reversal_through_the_api(client, resident, registrar, create_course):
     assert client.post(path, json={"reason": ""}, headers=theirs).status_code == 422
     assert client.post(path, json={"reason": "课程被判定为重复"}, headers=mine).status_code == 404
     reversed_ = client.post(path, json={"reason": "课程被判定为重复"}, headers=theirs)
-    assert reversed_.status_code == 201 and reversed_.get_json()["amount"] == -1.0
+    assert reversed_.status_code == 201
+    assert reversed_.get_json()["amount"] == -1.0
     assert client.post(path, json={"reason": "再来"}, headers=theirs).status_code == 409
     assert client.get("/api/v1/me/credits", headers=mine).get_json()["balance"] == 0.0
 
@@ -165,14 +177,16 @@ def test_rules_are_versioned_and_posted_credits_do_not_change(
     )
     assert rule.status_code == 201, rule.get_json()
     rule = rule.get_json()
-    assert rule["version"] == 1 and rule["current"] is True
+    assert rule["version"] == 1
+    assert rule["current"] is True
     complete_course(resident, create_course("乙课程", hours=16))
     changed = client.put(
         f"/api/v1/credit-rules/{rule['id']}",
         json={"kind": "online_course", "mode": "fixed", "fixed_credits": "3", "yearly_cap": "4"},
         headers=theirs,
     ).get_json()
-    assert changed["version"] == 2 and changed["family_id"] == rule["family_id"]
+    assert changed["version"] == 2
+    assert changed["family_id"] == rule["family_id"]
     stale = client.put(
         f"/api/v1/credit-rules/{rule['id']}",
         json={"kind": "online_course", "mode": "fixed", "fixed_credits": "5"},
@@ -246,7 +260,9 @@ def test_preview_shows_what_an_outcome_would_earn(client, registrar):
         headers=api_token(client, registrar),
     )
     capped = client.get("/api/v1/credit-rules/preview?kind=training&hours=10").get_json()
-    assert capped["computed"] == 2.5 and capped["credits"] == 2.0 and capped["capped"] is True
+    assert capped["computed"] == 2.5
+    assert capped["credits"] == 2.0
+    assert capped["capped"] is True
     assert client.get("/api/v1/credit-rules/preview?kind=training&hours=-1").status_code == 422
     assert client.get("/api/v1/credit-rules/preview?kind=x&hours=1").status_code == 422
 
