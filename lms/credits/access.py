@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import select
 
-from lms.accounts.access import grant_units, has_role_over
+from lms.accounts.access import grant_units, has_role_over, within
 from lms.accounts.models import OrgUnit, Role, User
-from lms.credits.models import LearningOutcome, LedgerEntry
+from lms.credits.models import LearningOutcome, LedgerEntry, OutcomeKind, OutcomeStatus
 from lms.extensions import db
 
 
@@ -81,4 +81,25 @@ def county_unit() -> OrgUnit | None:
     transcripts."""
     return db.session.scalar(
         select(OrgUnit).where(OrgUnit.parent_id.is_(None)).order_by(OrgUnit.id)
+    )
+
+
+def review_queue(
+    registrar: User, status: OutcomeStatus, *, limit: int = 500
+) -> list[LearningOutcome]:
+    """Offline outcomes of residents in the registrar's scope with *status*, oldest first."""
+    scopes = registrar_units(registrar)
+    return list(
+        db.session.scalars(
+            select(LearningOutcome)
+            .join(User, LearningOutcome.user_id == User.id)
+            .join(OrgUnit, User.org_unit_id == OrgUnit.id)
+            .where(
+                LearningOutcome.status == status,
+                LearningOutcome.kind != OutcomeKind.ONLINE_COURSE,
+                within(scopes, OrgUnit.path),
+            )
+            .order_by(LearningOutcome.id)
+            .limit(limit)
+        )
     )

@@ -12,8 +12,6 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lms.accounts import access as accounts_access
-from lms.accounts.models import OrgUnit, User
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found
 from lms.courses.models import Category
 from lms.credits import access, api_bp, operations, verification
@@ -281,21 +279,9 @@ class OutcomeQuery(Schema):
     api_bp, "/outcomes", "GET", summary="专员：辖区内的线下成果（默认待认证）", query=OutcomeQuery
 )
 def outcomes(query: OutcomeQuery):
-    scopes = access.registrar_units(current_user)
-    if not scopes:
+    if not access.is_registrar(current_user):
         raise ApiError(403, "forbidden", _("您不是学分银行专员"))
-    rows = db.session.scalars(
-        select(LearningOutcome)
-        .join(User, LearningOutcome.user_id == User.id)
-        .join(OrgUnit, User.org_unit_id == OrgUnit.id)
-        .where(
-            LearningOutcome.status == OutcomeStatus(query.status),
-            LearningOutcome.kind != OutcomeKind.ONLINE_COURSE,
-            accounts_access.within(scopes, OrgUnit.path),
-        )
-        .order_by(LearningOutcome.id)
-        .limit(500)
-    ).all()
+    rows = access.review_queue(current_user, OutcomeStatus(query.status))
     return {"items": [_outcome_out(outcome) for outcome in rows]}
 
 

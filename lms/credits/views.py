@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.accounts import access as accounts_access
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role, User
+from lms.accounts.validation import normalize_phone
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
 from lms.core.web import int_arg
@@ -252,25 +253,13 @@ def _require_registrar() -> None:
 @login_required
 def review():
     _require_registrar()
-    scopes = access.registrar_units(current_user)
     status = request.args.get("status", OutcomeStatus.PENDING.value)
     status = (
         OutcomeStatus(status)
         if status in OutcomeStatus._value2member_map_
         else OutcomeStatus.PENDING
     )
-    query = (
-        select(LearningOutcome)
-        .join(User, LearningOutcome.user_id == User.id)
-        .join(User.org_unit)
-        .where(
-            LearningOutcome.status == status,
-            LearningOutcome.kind != OutcomeKind.ONLINE_COURSE,
-            accounts_access.within(scopes, User.org_unit.property.mapper.class_.path),
-        )
-        .order_by(LearningOutcome.created_at)
-    )
-    outcomes = db.session.scalars(query.limit(200)).all()
+    outcomes = access.review_queue(current_user, status, limit=200)
     return render_template(
         "credits/review.html", outcomes=outcomes, status=status, statuses=list(OutcomeStatus)
     )
@@ -357,6 +346,25 @@ def _safe(target: str) -> str:
         if target.startswith("/") and not target.startswith("//")
         else url_for("credits.review")
     )
+
+
+@bp.get("/credits/accounts")
+@login_required
+def find_account():
+    """A registrar looks a resident up by mobile number (to see or correct their account)."""
+    _require_registrar()
+    try:
+        phone = normalize_phone(request.args.get("phone"))
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for("credits.review"))
+    resident = db.session.scalar(select(User).filter_by(phone=phone))
+    if resident is None or not accounts_access.has_role_over(
+        current_user, Role.REGISTRAR, resident.org_unit
+    ):
+        flash(_("您管辖的范围内没有这个手机号的居民"), "error")
+        return redirect(url_for("credits.review"))
+    return redirect(url_for("credits.account", user_id=resident.id))
 
 
 @bp.get("/credits/accounts/<int:user_id>")
