@@ -13,13 +13,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from lms.credits.models import OutcomeKind, RuleMode
 
 
 def offline_kind_choices() -> list[tuple[str, str]]:
-    return [(kind.value, kind.label) for kind in OutcomeKind.offline()]
+    return [SelectChoice(kind.value, kind.label) for kind in OutcomeKind.offline()]
 
 
 class OutcomeForm(FlaskForm):
@@ -59,14 +60,20 @@ class ReasonForm(FlaskForm):
     )
 
 
+def category_choices(categories) -> list[SelectChoice]:
+    return [SelectChoice(0, _l("全部分类"))] + [SelectChoice(c.id, c.name) for c in categories]
+
+
 def rule_kind_choices() -> list[tuple[str, str]]:
-    return [(kind.value, kind.label) for kind in OutcomeKind]
+    return [SelectChoice(kind.value, kind.label) for kind in OutcomeKind]
 
 
 class RuleForm(FlaskForm):
     kind = SelectField(_l("成果类别"))
     category_id = SelectField(_l("课程分类（只对线上课程有意义）"), coerce=int)
-    mode = SelectField(_l("折算方式"), choices=[(mode.value, mode.label) for mode in RuleMode])
+    mode = SelectField(
+        _l("折算方式"), choices=[SelectChoice(mode.value, mode.label) for mode in RuleMode]
+    )
     hours_per_credit = DecimalField(
         _l("多少学时折算 1 学分"),
         places=1,
@@ -92,7 +99,7 @@ class RuleForm(FlaskForm):
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = rule_kind_choices()
-        self.category_id.choices = [(0, _l("全部分类"))] + [(c.id, c.name) for c in categories]
+        self.category_id.choices = category_choices(categories)
 
 
 class PreviewForm(FlaskForm):
@@ -107,7 +114,7 @@ class PreviewForm(FlaskForm):
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = rule_kind_choices()
-        self.category_id.choices = [(0, _l("全部分类"))] + [(c.id, c.name) for c in categories]
+        self.category_id.choices = category_choices(categories)
 
 
 class VerifyForm(FlaskForm):

@@ -336,7 +336,7 @@ def reverse(entry_id: int):
         flash(error.message, "error")
         return redirect(_safe(back))
     db.session.commit()
-    flash(_("已冲正，相关学分证明已标记为撤销"), "success")
+    flash(_("已冲正；列出这笔学分的学分证明已一并撤销"), "success")
     return redirect(_safe(back))
 
 
@@ -405,6 +405,8 @@ def _categories() -> list[Category]:
 def rules():
     if not access.is_registrar(current_user):
         abort(403)
+    if request.method == "POST" and not access.can_keep_rules(current_user):
+        abort(403)
     categories = _categories()
     replaces = None
     if (rule_id := int_arg("edit")) is not None:
@@ -440,9 +442,11 @@ def rules():
             db.session.commit()
             flash(_("折算规则已发布；已入账的学分不受影响"), "success")
             return redirect(url_for("credits.rules"))
-    preview = PreviewForm(request.args, categories=categories, meta={"csrf": False})
+    preview = PreviewForm(
+        request.args, categories=categories, prefix="preview", meta={"csrf": False}
+    )
     conversion = None
-    if "hours" in request.args and preview.validate():
+    if "preview-hours" in request.args and preview.validate():
         conversion = operations.convert(
             OutcomeKind(preview.kind.data),
             preview.hours.data,

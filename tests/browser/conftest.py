@@ -6,8 +6,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -53,3 +55,15 @@ def browser_page():
         yield page
         context.close()
         browser.close()
+
+
+def sign_in(page: Page, live_server: str, user) -> None:
+    page.goto(f"{live_server}/sign-in")
+    page.get_by_label("手机号").fill(user.phone)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="退出").click()

@@ -21,8 +21,7 @@ from lms.learning import operations as learning
 from lms.learning.models import LessonProgress
 from lms.media import operations as media
 from lms.media.models import LessonMedia, MediaAsset, MediaStatus, Upload
-from tests.browser.conftest import ARTIFACTS
-from tests.conftest import PASSWORD
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.media.clips import make_clip
 
 pytestmark = [
@@ -79,14 +78,6 @@ def video_course(teacher, categories, clip):
     db.session.refresh(asset)
     assert asset.status is MediaStatus.READY, asset.error
     return course, lesson, asset
-
-
-def sign_in(page: Page, live_server: str, user) -> None:
-    page.goto(f"{live_server}/sign-in")
-    page.get_by_label("手机号").fill(user.phone)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/sign-in" not in url)
 
 
 def video_state(page: Page) -> dict:

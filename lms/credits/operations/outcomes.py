@@ -271,7 +271,12 @@ def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> Ledger
         db.session.execute(
             update(LearningOutcome)
             .where(LearningOutcome.id == entry.outcome_id)
-            .values(status=OutcomeStatus.REVOKED, reason=reason, decided_by_id=registrar.id)
+            .values(
+                status=OutcomeStatus.REVOKED,
+                reason=reason,
+                decided_by_id=registrar.id,
+                decided_at=utcnow(),
+            )
             .execution_options(synchronize_session=False)
         )
         db.session.refresh(entry.outcome)

@@ -46,11 +46,11 @@ def describe_rule(rule: ConversionRule | None) -> str:
     if rule is None:
         return _("默认规则：每 %(n)s 学时折算 1 学分", n=DEFAULT_HOURS_PER_CREDIT)
     if rule.mode is RuleMode.FIXED:
-        text = _("每项成果 %(n)s 学分", n=rule.fixed_credits)
+        text = _("每项成果 %(n)s 学分", n=_trim(rule.fixed_credits))
     else:
         text = _("每 %(n)s 学时折算 1 学分", n=_trim(rule.hours_per_credit))
     if rule.yearly_cap is not None:
-        text += _("，每年最多 %(n)s 学分", n=rule.yearly_cap)
+        text += _("，每年最多 %(n)s 学分", n=_trim(rule.yearly_cap))
     return text
 
 
@@ -166,6 +166,11 @@ def save_rule(
     cap = _decimal("yearly_cap", yearly_cap, allow_empty=True, maximum=Decimal("1000"))
     if valid_from and valid_until and valid_until < valid_from:
         raise field_error("valid_until", _("结束日期不能早于开始日期"))
+    if replaces is None and any(
+        rule.kind is kind and rule.category_id == (category.id if category else None)
+        for rule in current_rules()
+    ):
+        raise Conflict(_("这一类成果已有现行规则，请点“修改”生成新版本"))
     rule = ConversionRule(
         family_id=replaces.family_id if replaces else None,
         version=replaces.version + 1 if replaces else 1,
