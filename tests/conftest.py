@@ -134,6 +134,17 @@ def teacher(create_user) -> User:
 
 
 @pytest.fixture
+def registrar(create_user) -> User:
+    """A county registrar (学分银行专员): certifies everywhere and keeps the rules."""
+    return create_user(Role.REGISTRAR, "泸县", name="县专员")
+
+
+@pytest.fixture
+def town_registrar(create_user) -> User:
+    return create_user(Role.REGISTRAR, "福集镇", name="福集专员")
+
+
+@pytest.fixture
 def categories(app) -> dict[str, Category]:
     made = {
         name: courses.create_category(name) for name in ["农村实用技术", "健康养生", "法制教育"]

@@ -17,6 +17,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 import segno
@@ -138,6 +139,7 @@ def render_transcript_pdf(snapshot: dict[str, Any]) -> bytes:
         _verification_block(
             [
                 (_("证明编号"), serial),
+                (_("核验码"), _verification_code(snapshot["verify_url"])),
                 (_("签发时间"), _display_time(snapshot["issued_at"])),
                 (_("签发单位"), issuer),
             ],
@@ -320,6 +322,11 @@ def _data_table(
     )
     table.setStyle(_table_style(commands))
     return table
+
+
+def _verification_code(verify_url: str) -> str:
+    """The code in the verify link, printed on its own so it can be typed in at /verify."""
+    return parse_qs(urlsplit(verify_url).query).get("code", [""])[0]
 
 
 def _verification_block(facts: Sequence[tuple[str, str]], verify_url: str) -> KeepTogether:

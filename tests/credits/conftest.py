@@ -6,10 +6,9 @@ import io
 import subprocess
 from datetime import date, timedelta
 
-import pytest
 from PIL import Image
 
-from lms.accounts.models import Role, User
+from lms.accounts.models import User
 from lms.core.time import local_date, utcnow
 from lms.courses.models import Course
 from lms.credits import operations
@@ -43,17 +42,6 @@ def poppler(*command: str) -> str:
 
 def yesterday() -> date:
     return local_date(utcnow()) - timedelta(days=1)
-
-
-@pytest.fixture
-def registrar(create_user) -> User:
-    """A county registrar (学分银行专员): certifies everywhere and keeps the rules."""
-    return create_user(Role.REGISTRAR, "泸县", name="县专员")
-
-
-@pytest.fixture
-def town_registrar(create_user) -> User:
-    return create_user(Role.REGISTRAR, "福集镇", name="福集专员")
 
 
 def complete_course(user: User, course: Course) -> None:
