@@ -142,13 +142,7 @@ def _entry_out(entry: LedgerEntry) -> EntryOut:
 @endpoint(api_bp, "/me/credits", "GET", summary="我的学分账户与流水", response=CreditsOut)
 def my_credits():
     account = operations.account_for(current_user)
-    entries = (
-        db.session.scalars(
-            select(LedgerEntry).filter_by(account_id=account.id).order_by(LedgerEntry.seq.desc())
-        ).all()
-        if account
-        else []
-    )
+    entries = operations.entries_newest_first(account)
     return CreditsOut(
         account_no=account.account_no if account else None,
         balance=float(account.balance) if account else 0.0,

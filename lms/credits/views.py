@@ -52,13 +52,7 @@ FILE_PAGE_SIZE = 50
 @login_required
 def my_credits():
     account = operations.account_for(current_user)
-    entries = (
-        db.session.scalars(
-            select(LedgerEntry).filter_by(account_id=account.id).order_by(LedgerEntry.seq.desc())
-        ).all()
-        if account
-        else []
-    )
+    entries = operations.entries_newest_first(account)
     outcomes = db.session.scalars(
         select(LearningOutcome)
         .filter_by(user_id=current_user.id)
@@ -376,15 +370,7 @@ def account(user_id: int):
     ):
         abort(404)
     credit_account = operations.account_for(resident)
-    entries = (
-        db.session.scalars(
-            select(LedgerEntry)
-            .filter_by(account_id=credit_account.id)
-            .order_by(LedgerEntry.seq.desc())
-        ).all()
-        if credit_account
-        else []
-    )
+    entries = operations.entries_newest_first(credit_account)
     reversed_ids = {entry.reverses_id for entry in entries if entry.reverses_id}
     return render_template(
         "credits/account.html",

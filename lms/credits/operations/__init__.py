@@ -6,6 +6,7 @@ certification and reversal), transcripts. Callers use this package's names.
 
 from lms.credits.operations.accounts import (
     account_for,
+    entries_newest_first,
     find_entry,
     lock_account,
     open_account,
@@ -42,6 +43,7 @@ __all__ = [
     "current_rules",
     "describe_rule",
     "earned_this_year",
+    "entries_newest_first",
     "find_entry",
     "issue_transcript",
     "lock_account",

@@ -34,6 +34,17 @@ def account_for(user: User) -> CreditAccount | None:
     return db.session.scalar(select(CreditAccount).filter_by(user_id=user.id))
 
 
+def entries_newest_first(account: CreditAccount | None) -> list[LedgerEntry]:
+    """The account's ledger for display (none when the resident has no account yet)."""
+    if account is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(LedgerEntry).filter_by(account_id=account.id).order_by(LedgerEntry.seq.desc())
+        )
+    )
+
+
 def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
     """The resident's credit account, opened now if they have none. The number is the county
     code, the year of opening and a sequence within that year: 510521-2026-000123."""
