@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found
+from lms.core.time import local_date, utcnow
 from lms.courses.models import Category
 from lms.credits import access, api_bp, operations, verification
 from lms.credits.learning_file import ItemKind, build
@@ -496,7 +497,7 @@ def preview(query: PreviewQuery):
         OutcomeKind(query.kind),
         query.hours,
         category_id=query.category_id,
-        on=query.occurred_on or date.today(),
+        on=query.occurred_on or local_date(utcnow()),
         account=account,
     )
     return PreviewOut(

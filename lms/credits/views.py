@@ -4,7 +4,6 @@ queue, conversion rules, transcripts and the public verify page."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from lms.accounts.models import Role, User
 from lms.accounts.validation import normalize_phone
 from lms.core.errors import OperationError
 from lms.core.forms import render_form, show_errors
+from lms.core.time import local_date, utcnow
 from lms.core.web import int_arg
 from lms.courses.models import Category
 from lms.credits import access, bp, documents, operations, verification
@@ -40,7 +40,7 @@ from lms.credits.models import (
     Transcript,
 )
 from lms.extensions import db
-from lms.media.views import _send, content_disposition
+from lms.media.views import content_disposition, send_media_file
 
 FILE_PAGE_SIZE = 50
 
@@ -102,7 +102,7 @@ def new_outcome():
 
 def _rule_texts() -> dict[str, str]:
     """What each offline kind earns today, shown beside the form (the preview for residents)."""
-    today = date.today()
+    today = local_date(utcnow())
     return {
         kind.label: operations.describe_rule(operations.applicable_rule(kind, None, today))
         for kind in OutcomeKind.offline()
@@ -168,7 +168,7 @@ def evidence(evidence_id: int):
     item = db.session.get(OutcomeEvidence, evidence_id)
     if item is None or not access.can_view_outcome(current_user, item.outcome):
         abort(404)
-    return _send(item.path, item.content_type, cache=False, download_name=item.filename)
+    return send_media_file(item.path, item.content_type, cache=False, download_name=item.filename)
 
 
 # Learning file ---------------------------------------------------------------------------------
@@ -437,7 +437,7 @@ def rules():
             OutcomeKind(preview.kind.data),
             preview.hours.data,
             category_id=preview.category_id.data or None,
-            on=preview.occurred_on.data or date.today(),
+            on=preview.occurred_on.data or local_date(utcnow()),
         )
     history = db.session.scalars(
         select(ConversionRule).order_by(ConversionRule.family_id, ConversionRule.version.desc())

@@ -56,7 +56,7 @@ def rendition(asset_id: int, name: str):
     asset = access.get_asset_or_404(asset_id, current_user)
     if not asset.renditions:
         abort(404)  # only a complete set, renamed into place, is ever served
-    return _send(
+    return send_media_file(
         f"{asset.folder}/{name}", CONTENT_TYPES[match.group(1)], cache=not name.endswith(".m3u8")
     )
 
@@ -67,10 +67,10 @@ def captions(lesson_id: int):
     link = access.lesson_media(lesson)
     if link is None or not link.captions_path or not access.can_fetch(current_user, link.asset):
         abort(404)
-    return _send(link.captions_path, "text/vtt; charset=utf-8", cache=False)
+    return send_media_file(link.captions_path, "text/vtt; charset=utf-8", cache=False)
 
 
-def _send(
+def send_media_file(
     relative: str,
     mimetype: str,
     *,
@@ -202,7 +202,7 @@ def new_document(course_id: int):
 def download_material(material_id: int):
     material = access.get_material_or_404(material_id, current_user)
     # PDFs open in the browser; Office files download. Either way under their Chinese name.
-    return _send(
+    return send_media_file(
         material.path,
         documents.mimetype(material.kind),
         cache=False,
