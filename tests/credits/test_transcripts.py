@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from lms.credits import operations
+from lms.credits.models import Transcript
 from lms.extensions import db
 from tests.conftest import sign_in
 from tests.credits.conftest import complete_course, submit
@@ -182,3 +184,17 @@ def test_public_key_is_published(client, transcript):
     assert keys[0]["kty"] == "OKP"
     assert keys[0]["crv"] == "Ed25519"
     assert keys[0]["kid"] == transcript.document["signature"]["kid"]
+
+
+def test_the_signed_record_is_chinese_whatever_the_readers_language(
+    client, resident, create_course
+):
+    complete_course(resident, create_course(hours=16))
+    sign_in(client, resident)
+    client.get("/lang/en")
+    assert client.post("/me/transcripts").status_code == 302
+    transcript = db.session.scalar(select(Transcript))
+    payload = transcript.document["transcript"]
+    assert payload["entries"][0]["kind_label"] == "线上课程"
+    assert payload["issuer"]["name"] == "泸县社区教育学院"
+    assert "Credits" in client.get("/me/credits").get_data(as_text=True)  # the page is English

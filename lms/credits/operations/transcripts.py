@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -64,21 +65,11 @@ def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
     while db.session.scalar(select(Transcript.id).filter_by(serial=serial)):
         serial = _serial(local_date(now).year)
     college = access.county_unit()
-    rows = []
-    for entry in entries:
-        outcome = entry.outcome
-        rows.append(
-            {
-                "entry_id": entry.id,
-                "date": outcome.occurred_on.isoformat() if outcome else "",
-                "title": outcome.title if outcome else entry.memo,
-                "kind": str(outcome.kind) if outcome else "",
-                "kind_label": outcome.kind.label if outcome else "",
-                "hours": f"{outcome.hours:.1f}" if outcome else "",
-                "credits": f"{entry.amount:.1f}",
-                "certified_by": _certifier_name(outcome),
-            }
-        )
+    # The signed document is an official record: its words are the default language's,
+    # whatever language the resident reads the site in.
+    with force_locale(current_app.config["LMS_LOCALES"][0]):
+        rows = [_transcript_row(entry) for entry in entries]
+        issuer = _("%(unit)s社区教育学院", unit=college.name) if college else ""
     total_credits = sum((entry.amount for entry in entries), Decimal("0.0"))
     total_hours = sum((entry.outcome.hours for entry in entries if entry.outcome), Decimal("0.0"))
     payload = {
@@ -86,7 +77,7 @@ def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
         "serial": serial,
         "issued_at": local_isoformat(now),
         "issuer": {
-            "name": _("%(unit)s社区教育学院", unit=college.name) if college else "",
+            "name": issuer,
             "code": current_app.config["LMS_COUNTY_CODE"],
         },
         "holder": {
@@ -115,6 +106,20 @@ def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
     )
     db.session.flush()
     return transcript
+
+
+def _transcript_row(entry: LedgerEntry) -> dict:
+    outcome = entry.outcome
+    return {
+        "entry_id": entry.id,
+        "date": outcome.occurred_on.isoformat() if outcome else "",
+        "title": outcome.title if outcome else entry.memo,
+        "kind": str(outcome.kind) if outcome else "",
+        "kind_label": outcome.kind.label if outcome else "",
+        "hours": f"{outcome.hours:.1f}" if outcome else "",
+        "credits": f"{entry.amount:.1f}",
+        "certified_by": _certifier_name(outcome),
+    }
 
 
 def _certifier_name(outcome: LearningOutcome | None) -> str:
