@@ -5,7 +5,6 @@ so a file of thousands of records stays quick."""
 from __future__ import annotations
 
 import enum
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -17,7 +16,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import User
-from lms.core.time import local
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.credits.models import (
     CreditAccount,
@@ -158,21 +156,41 @@ def _lesson_items(user: User) -> list[Item]:
 
 
 def _outcome_items(user: User) -> list[Item]:
-    outcomes = db.session.scalars(
-        select(LearningOutcome).where(
+    rows = db.session.execute(
+        select(
+            LearningOutcome.id,
+            LearningOutcome.kind,
+            LearningOutcome.title,
+            LearningOutcome.hours,
+            LearningOutcome.occurred_on,
+            LearningOutcome.issuer,
+            LearningOutcome.status,
+            LearningOutcome.reason,
+        ).where(
             LearningOutcome.user_id == user.id, LearningOutcome.kind != OutcomeKind.ONLINE_COURSE
         )
     )
+    # Translated labels are looked up once, not once a row.
+    kinds = {kind: kind.label for kind in OutcomeKind}
+    statuses = {status: status.label for status in OutcomeStatus}
+    zone = _zone()
     items = []
-    for outcome in outcomes:
-        moment = datetime.combine(outcome.occurred_on, time(12), tzinfo=_zone()).astimezone(UTC)
-        detail = f"{outcome.kind.label} · {outcome.issuer} · {outcome.status.label}"
-        if outcome.status in (OutcomeStatus.REJECTED, OutcomeStatus.REVOKED) and outcome.reason:
-            detail += f"（{outcome.reason}）"
-        hours = outcome.hours if outcome.status is OutcomeStatus.CERTIFIED else None
-        ref = {"outcome_id": outcome.id, "kind": str(outcome.kind), "status": str(outcome.status)}
+    for outcome_id, kind, title, hours, occurred_on, issuer, status, reason in rows:
+        moment = datetime.combine(occurred_on, time(12), tzinfo=zone).astimezone(UTC)
+        detail = f"{kinds[kind]} · {issuer} · {statuses[status]}"
+        if status in (OutcomeStatus.REJECTED, OutcomeStatus.REVOKED) and reason:
+            detail += f"（{reason}）"
+        ref = {"outcome_id": outcome_id, "kind": str(kind), "status": str(status)}
+        certified = status is OutcomeStatus.CERTIFIED
         items.append(
-            Item(moment, ItemKind.OUTCOME, outcome.title, hours=hours, detail=detail, ref=ref)
+            Item(
+                moment,
+                ItemKind.OUTCOME,
+                title,
+                hours=hours if certified else None,
+                detail=detail,
+                ref=ref,
+            )
         )
     return items
 
@@ -224,22 +242,19 @@ def build(user: User, *, year: int | None = None, kind: ItemKind | None = None) 
         *_outcome_items(user),
         *_credit_items(account),
     ]
-    by_year: dict[int, YearTotal] = defaultdict(lambda: YearTotal(0))
+    zone = _zone()
+    by_year: dict[int, YearTotal] = {}
+    chosen = []
     for item in everything:
-        item_year = local(item.occurred_at).year
-        total = by_year[item_year]
-        total.year = item_year
+        item_year = item.occurred_at.astimezone(zone).year
+        total = by_year.setdefault(item_year, YearTotal(item_year))
         total.records += 1
         if item.kind in (ItemKind.COURSE, ItemKind.OUTCOME) and item.hours:
             total.hours += item.hours
         if item.credits:
             total.credits += item.credits
-    chosen = [
-        item
-        for item in everything
-        if (year is None or local(item.occurred_at).year == year)
-        and (kind is None or item.kind is kind)
-    ]
+        if (year is None or item_year == year) and (kind is None or item.kind is kind):
+            chosen.append(item)
     chosen.sort(key=lambda item: item.occurred_at, reverse=True)
     totals = sorted(by_year.values(), key=lambda total: total.year, reverse=True)
     return LearningFile(

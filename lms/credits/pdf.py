@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 import segno
 from flask_babel import gettext as _
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -93,9 +93,6 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": base,
         "label": ParagraphStyle("label", base, fontSize=9, textColor=MUTED),
         "cell": ParagraphStyle("cell", base, fontSize=9, leading=12),
-        "cell_right": ParagraphStyle(
-            "cell_right", base, fontSize=9, leading=12, alignment=TA_RIGHT
-        ),
         "small": ParagraphStyle("small", base, fontSize=7.5, leading=10, textColor=MUTED),
         "caption": ParagraphStyle(
             "caption", base, fontSize=9, leading=12, textColor=MUTED, alignment=TA_CENTER
@@ -230,7 +227,13 @@ def _title_block(heading: str, title: str) -> list[Flowable]:
 def _table_style(commands: list[tuple[Any, ...]]) -> TableStyle:
     """*commands* with our font for every plain-text cell: reportlab's default is Helvetica,
     which has no Chinese and would be named (unembedded) in the PDF even for an empty cell."""
-    return TableStyle([("FONT", (0, 0), (-1, -1), register_font(), 9), *commands])
+    return TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), register_font(), 9),
+            ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+            *commands,
+        ]
+    )
 
 
 def _holder_block(holder: dict[str, Any]) -> Table:
@@ -279,15 +282,19 @@ def _data_table(
         width if width is not None else (CONTENT_WIDTH - fixed) / flexible for width in widths
     ]
 
-    def cell(value: object, column: int) -> Paragraph:
-        return _paragraph(value, styles["cell_right" if column in numeric else "cell"])
+    def cell(value: object, column: int) -> Paragraph | str:
+        # Figures never wrap: a plain string is laid out far faster than a Paragraph, which
+        # matters for a learning file of thousands of rows.
+        if column in numeric:
+            return str(value)
+        return _paragraph(value, styles["cell"])
 
     data: list[list[object]] = [list(header)]
     data += [[cell(value, column) for column, value in enumerate(row)] for row in rows]
     commands: list[tuple[Any, ...]] = [
         ("TEXTCOLOR", (0, 0), (-1, 0), ACCENT),
         ("ALIGN", (0, 0), (-1, 0), "CENTER"),
-        *(("ALIGN", (column, 0), (column, 0), "RIGHT") for column in numeric),
+        *(("ALIGN", (column, 0), (column, -1), "RIGHT") for column in numeric),
         ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
         ("LINEABOVE", (0, 0), (-1, 0), 0.9, ACCENT),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, ACCENT),

@@ -139,7 +139,10 @@ def post_entry(
         return existing, False
     db.session.refresh(account)
     last = db.session.scalar(
-        select(LedgerEntry).filter_by(account_id=account.id).order_by(LedgerEntry.seq.desc())
+        select(LedgerEntry)
+        .filter_by(account_id=account.id)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(1)  # the head of the chain only: an ORM scalar() would load every row
     )
     seq = (last.seq if last else 0) + 1
     prev_hash = last.hash if last else ledger.GENESIS

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.core.errors import Conflict
@@ -44,6 +45,9 @@ def standing_entries(account: CreditAccount) -> list[LedgerEntry]:
                 LedgerEntry.id.not_in(reversed_ids),
             )
             .order_by(LedgerEntry.seq)
+            .options(
+                selectinload(LedgerEntry.outcome).selectinload(LearningOutcome.certifying_unit)
+            )
         )
     )
 
