@@ -148,7 +148,8 @@ def test_resident_watches_a_video_lesson_to_completion(
     wait_for_video(page, "v.ended", timeout=40_000)
 
     expect(page.locator("[data-completed]")).to_be_visible(timeout=10_000)
-    expect(page.get_by_text("已看 100%")).to_be_visible()
+    # The last heartbeat (sent when playback ends) may queue behind others on a busy machine.
+    expect(page.get_by_text("已看 100%")).to_be_visible(timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "video-lesson-360.png"), full_page=True)
 
     progress = progress_of(resident, lesson)
