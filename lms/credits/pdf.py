@@ -196,6 +196,7 @@ def render_learning_file_pdf(
             ],
             widths=[31 * mm, 20 * mm, None, 14 * mm, 14 * mm, 40 * mm],
             numeric=(3, 4),
+            plain=(0, 1),
         ),
     ]
     title = f"{_('学习档案')} · {holder['name']}"
@@ -269,11 +270,13 @@ def _data_table(
     *,
     widths: Sequence[float | None],
     numeric: Sequence[int] = (),
+    plain: Sequence[int] = (),
     total: Sequence[object] | None = None,
     align_left: bool = False,
 ) -> Table:
     """A ruled table whose header repeats on every page. Cells wrap inside their column;
-    *numeric* columns are right-aligned; *total* is a shaded last row whose first cell spans up
+    *numeric* columns are right-aligned; *numeric* and *plain* columns hold short text that
+    never wraps (a plain string lays out far faster than a Paragraph); *total* is a shaded last row whose first cell spans up
     to the first non-empty one."""
     styles = _styles()
     fixed = sum(width for width in widths if width is not None)
@@ -283,9 +286,7 @@ def _data_table(
     ]
 
     def cell(value: object, column: int) -> Paragraph | str:
-        # Figures never wrap: a plain string is laid out far faster than a Paragraph, which
-        # matters for a learning file of thousands of rows.
-        if column in numeric:
+        if column in numeric or column in plain:
             return str(value)
         return _paragraph(value, styles["cell"])
 
