@@ -195,9 +195,6 @@ def worker(workers: int) -> None:
     consumer.run()
 
 
-if __name__ == "__main__":
-    main()
-
 
 @click.group()
 def credits() -> None:
@@ -243,3 +240,7 @@ def credits_open_accounts() -> None:
     opened = open_missing_accounts()
     db.session.commit()
     click.echo(f"{opened} accounts opened.")
+
+
+if __name__ == "__main__":
+    main()

@@ -36,3 +36,29 @@ def test_help_lists_the_commands(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["--help"])
     for command in ("db", "demo", "accounts", "run", "worker"):
         assert command in result.output
+
+
+def test_a_fresh_worker_process_knows_every_job(tmp_path):
+    """The worker only runs jobs whose modules the app imported: a job queued by a web process
+    must be known to a worker that never touched the feature (a real bug once: search)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    declared = set()
+    for path in (root / "lms").rglob("tasks.py"):
+        module = ".".join(path.relative_to(root).with_suffix("").parts)
+        for name in re.findall(r"^@app_task\(.*\)\ndef (\w+)", path.read_text(), re.M):
+            declared.add(f"{module}.{name}")
+    assert "lms.search.tasks.index_course" in declared
+    script = (
+        "from lms import create_app; from lms.core.jobs import huey;"
+        f"create_app({{'LMS_INSTANCE_DIR': {str(tmp_path)!r}}});"
+        "print('\\n'.join(huey._registry._registry))"
+    )
+    known = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=root
+    ).stdout.split()
+    assert declared <= set(known), declared - set(known)

@@ -31,4 +31,4 @@ signals.course_published.connect(_reindex)
 signals.course_unpublished.connect(_reindex)
 signals.course_changed.connect(_reindex_if_published)
 
-from lms.search import api, views  # noqa: E402,F401  (routes register on import)
+from lms.search import api, tasks, views  # noqa: E402,F401  (routes and jobs register on import)
