@@ -195,7 +195,6 @@ def worker(workers: int) -> None:
     consumer.run()
 
 
-
 @click.group()
 def credits() -> None:
     """The credit bank (学分银行)."""
