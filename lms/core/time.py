@@ -12,13 +12,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def display_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["LMS_DISPLAY_TIMEZONE"])
+
+
 def local(moment: datetime | None) -> datetime | None:
     """*moment* in the display zone (naive values are taken as UTC)."""
     if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(current_app.config["LMS_DISPLAY_TIMEZONE"]))
+    return moment.astimezone(display_zone())
 
 
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

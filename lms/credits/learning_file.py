@@ -8,14 +8,13 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from lms.accounts.models import User
+from lms.core.time import display_zone
 from lms.courses.models import Course, Lesson, LessonKind
 from lms.credits.models import (
     CreditAccount,
@@ -25,6 +24,7 @@ from lms.credits.models import (
     OutcomeKind,
     OutcomeStatus,
 )
+from lms.credits.operations import account_for
 from lms.extensions import db
 from lms.learning.models import Enrolment, LessonProgress
 
@@ -75,7 +75,11 @@ class LearningFile:
     account: CreditAccount | None
     items: list[Item]
     totals: list[YearTotal]
-    years: list[int]
+
+    @property
+    def years(self) -> list[int]:
+        """The years the file has records in, newest first."""
+        return [total.year for total in self.totals]
 
 
 def _duration(seconds: float) -> str:
@@ -173,7 +177,7 @@ def _outcome_items(user: User) -> list[Item]:
     # Translated labels are looked up once, not once a row.
     kinds = {kind: kind.label for kind in OutcomeKind}
     statuses = {status: status.label for status in OutcomeStatus}
-    zone = _zone()
+    zone = display_zone()
     items = []
     for outcome_id, kind, title, hours, occurred_on, issuer, status, reason in rows:
         moment = datetime.combine(occurred_on, time(12), tzinfo=zone).astimezone(UTC)
@@ -228,21 +232,17 @@ def _credit_items(account: CreditAccount | None) -> list[Item]:
     return items
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["LMS_DISPLAY_TIMEZONE"])
-
-
 def build(user: User, *, year: int | None = None, kind: ItemKind | None = None) -> LearningFile:
     """The learning file of *user*, newest first, filtered by local year and kind; the yearly
     totals always cover the whole file."""
-    account = db.session.scalar(select(CreditAccount).filter_by(user_id=user.id))
+    account = account_for(user)
     everything = [
         *_enrolment_items(user),
         *_lesson_items(user),
         *_outcome_items(user),
         *_credit_items(account),
     ]
-    zone = _zone()
+    zone = display_zone()
     by_year: dict[int, YearTotal] = {}
     chosen = []
     for item in everything:
@@ -262,5 +262,4 @@ def build(user: User, *, year: int | None = None, kind: ItemKind | None = None) 
         account=account,
         items=chosen,
         totals=totals,
-        years=[total.year for total in totals],
     )

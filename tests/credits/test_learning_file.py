@@ -106,7 +106,7 @@ def test_video_lesson_statements_carry_the_video_profile(app, resident):
         },
     )
     with app.test_request_context():
-        [statement] = statements(LearningFile(resident, None, [item], [], []))
+        [statement] = statements(LearningFile(resident, None, [item], []))
     extensions = statement["result"]["extensions"]
     assert extensions["https://w3id.org/xapi/video/extensions/length"] == 600
     assert extensions["https://w3id.org/xapi/video/extensions/progress"] == 0.9
