@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms.accounts.models import User
+from lms.accounts.models import Role, RoleGrant, User
 from lms.core.errors import Conflict
 from lms.core.time import local_date, utcnow
 from lms.credits import ledger
@@ -73,7 +73,8 @@ def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
                 db.session.flush()
             return account
         except IntegrityError:
-            db.session.expunge(account) if account in db.session else None
+            if account in db.session:
+                db.session.expunge(account)
             existing = account_for(user)
             if existing is not None:  # a parallel request opened it
                 return existing
@@ -82,8 +83,6 @@ def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
 
 def open_missing_accounts() -> int:
     """Open accounts for residents who have none; returns how many were opened."""
-    from lms.accounts.models import Role, RoleGrant
-
     missing = db.session.scalars(
         select(User)
         .where(
@@ -127,9 +126,7 @@ def post_entry(
 ) -> tuple[LedgerEntry, bool]:
     """Append one entry to *account*'s chain. Posting a key that is already in the ledger
     returns that entry and False: retries and races never double."""
-    if isinstance(amount, float):
-        raise TypeError("credits are never floats")
-    amount = ledger.quantize(amount)
+    amount = ledger.quantize(amount)  # refuses floats
     existing = find_entry(key)
     if existing is not None:
         return existing, False
@@ -137,6 +134,8 @@ def post_entry(
     existing = find_entry(key)  # a parallel posting may have won while we waited
     if existing is not None:
         return existing, False
+    # Another posting may have moved the account since we loaded it: without a fresh copy, a
+    # new balance equal to the stale one would look unchanged and not be written.
     db.session.refresh(account)
     last = db.session.scalar(
         select(LedgerEntry)
@@ -147,7 +146,7 @@ def post_entry(
     seq = (last.seq if last else 0) + 1
     prev_hash = last.hash if last else ledger.GENESIS
     balance = (last.balance if last else Decimal("0.0")) + amount
-    # Whole microseconds survive every database, so the hash can be recomputed from the row.
+    # Both databases keep microseconds, so the hash can be recomputed from the stored row.
     occurred_at = now or utcnow()
     content = {
         "account_id": account.id,
