@@ -27,6 +27,7 @@ from lms.credits.models import (
     Transcript,
 )
 from lms.credits.views import transcript_json, transcript_pdf
+from lms.credits.xapi import statements
 from lms.extensions import db
 
 
@@ -80,8 +81,6 @@ def my_learning_file(query: FileQuery):
         kind=ItemKind(query.kind) if query.kind else None,
     )
     if query.format == "xapi":
-        from lms.credits.xapi import statements
-
         return statements(file)
     return LearningFileOut(
         account_no=file.account.account_no if file.account else None,

@@ -39,6 +39,8 @@ from lms.credits.models import (
     RuleMode,
     Transcript,
 )
+from lms.credits.signing import jwks
+from lms.credits.xapi import statements
 from lms.extensions import db
 from lms.media.views import content_disposition, send_media_file
 
@@ -182,9 +184,8 @@ def _file_filters() -> tuple[int | None, ItemKind | None]:
 
 
 def _holder(user_id: int | None) -> User:
+    """The resident whose file is asked for: oneself, or someone in the viewer's scope."""
     if user_id is None:
-        if not current_user.is_authenticated:
-            abort(401)
         return current_user._get_current_object()
     return access.get_resident_or_404(user_id, current_user)
 
@@ -227,8 +228,6 @@ def learning_file_pdf(user_id: int | None = None):
 @bp.get("/residents/<int:user_id>/learning-file.xapi.json")
 @login_required
 def learning_file_xapi(user_id: int | None = None):
-    from lms.credits.xapi import statements
-
     holder = _holder(user_id)
     year, kind = _file_filters()
     body = json.dumps(statements(build(holder, year=year, kind=kind)), ensure_ascii=False, indent=1)
@@ -389,8 +388,7 @@ def _categories() -> list[Category]:
 @bp.route("/credits/rules", methods=["GET", "POST"])
 @login_required
 def rules():
-    if not access.is_registrar(current_user):
-        abort(403)
+    _require_registrar()
     if request.method == "POST" and not access.can_keep_rules(current_user):
         abort(403)
     categories = _categories()
@@ -530,8 +528,6 @@ def verify(serial: str):
 
 @bp.get("/.well-known/lms-transcript-keys.json")
 def public_keys():
-    from lms.credits.signing import jwks
-
     response = jsonify(jwks())
     response.headers["Cache-Control"] = "public, max-age=3600"
     response.headers["Access-Control-Allow-Origin"] = "*"
