@@ -13,10 +13,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from lms import accounts, cli, courses, credits, learning, media, search
+    from lms.accounts import auth
+    from lms.accounts import cli as accounts_cli
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, web
+    from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
+    from lms.media import cli as media_cli
+    from lms.search import cli as search_cli
 
     config = dict(config or {})
     instance = Path(config.pop("LMS_INSTANCE_DIR", None) or instance_dir())
@@ -41,7 +46,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     jobs.init_app(app)
     web.init_app(app)
+    auth.init_app(app)  # who is signed in: the session cookie or a bearer token
+
+    # Commands: `lms demo`, `lms worker`, then one group per feature.
     cli.init_app(app)
+    for command in (accounts_cli.group, media_cli.group, search_cli.group, credits_cli.group):
+        app.cli.add_command(command)
 
     # Blueprints, in the order the features depend on each other.
     app.register_blueprint(core_api.docs)

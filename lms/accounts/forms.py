@@ -93,7 +93,3 @@ class OrgUnitForm(FlaskForm):
             NumberRange(min=0, max=10_000_000, message=_l("人口数不合理")),
         ],
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with nothing but the CSRF token, for buttons that change something."""

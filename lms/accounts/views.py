@@ -14,7 +14,6 @@ from wtforms.fields.choices import SelectChoice
 from lms.accounts import access, bp, operations
 from lms.accounts.forms import (
     ChangePasswordForm,
-    EmptyForm,
     GrantRoleForm,
     OrgUnitForm,
     SignInForm,
@@ -22,7 +21,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import Level, Notice, OrgUnit, Role, RoleGrant, User
 from lms.core.errors import OperationError
-from lms.core.forms import render_form, show_errors
+from lms.core.forms import EmptyForm, render_form, require_form_token, show_errors
 from lms.core.web import int_arg
 from lms.extensions import db
 
@@ -100,7 +99,7 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     logout_user()
     flash(_("您已退出登录"), "info")
     return redirect(url_for("courses.index"))
@@ -201,7 +200,7 @@ def person(user_id: int):
 @login_required
 def withdraw_grant(grant_id: int):
     _require_admin()
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     grant = db.session.get(RoleGrant, grant_id)
     if grant is None or not access.can_manage_user(current_user, grant.user):
         abort(404)
@@ -290,7 +289,7 @@ def notices():
 @bp.post("/notices/read")
 @login_required
 def read_notices():
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     operations.mark_notices_read(current_user)
     db.session.commit()
     return redirect(url_for("accounts.notices"))

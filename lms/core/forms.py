@@ -1,11 +1,68 @@
-"""Helpers that join WTForms to operations: an operation's field errors land on the form."""
+"""Helpers that join WTForms to operations: the one way a page calls an operation and commits
+(or rolls back and shows the message), the CSRF check of a button, and form rendering."""
 
 from __future__ import annotations
 
-from flask import render_template
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import abort, flash, render_template
 from flask_wtf import FlaskForm
 
 from lms.core.errors import OperationError
+from lms.extensions import db
+
+
+class EmptyForm(FlaskForm):
+    """A form with nothing but the CSRF token, for buttons that change something."""
+
+
+def require_form_token() -> None:
+    """A button's POST must carry the page's CSRF token; anything else is a bad request."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+
+
+@dataclass
+class Attempt:
+    """What became of the operation run inside :func:`attempt`."""
+
+    ok: bool = False
+    error: OperationError | None = None
+
+
+@contextmanager
+def attempt(
+    form: FlaskForm | None = None,
+    *,
+    done: str | None = None,
+    rename: dict[str, str] | None = None,
+) -> Iterator[Attempt]:
+    """Run the operation in the ``with`` block and commit. When it raises OperationError, roll
+    back and show the message: on *form*'s fields when given, else as a flashed error. *done* is
+    flashed after the commit. The block's result says which happened::
+
+        with attempt(form, done=_("课程已保存")) as result:
+            operations.update_course(course, ...)
+        if result.ok:
+            return redirect(...)
+    """
+    result = Attempt()
+    try:
+        yield result
+    except OperationError as error:
+        db.session.rollback()
+        result.error = error
+        if form is not None:
+            show_errors(form, error, rename=rename)
+        else:
+            flash(error.message, "error")
+        return
+    db.session.commit()
+    result.ok = True
+    if done:
+        flash(done, "success")
 
 
 def show_errors(

@@ -1,14 +1,40 @@
-"""Signals through which a lower feature tells higher ones what happened."""
+"""Signals through which a lower feature tells higher ones what happened.
+
+Every signal is sent inside the request's (or job's) transaction, after a flush, with the object
+that changed as its sender. A receiver may write through its own feature's operations (they join
+the same transaction, so a rollback undoes both) and must leave side effects outside the database
+to after-commit hooks (law 2).
+"""
 
 from blinker import Namespace
 
 _signals = Namespace()
 
 user_created = _signals.signal("user-created")
+"""Sent by ``accounts.operations.create_user`` with the new :class:`User` (sign-up, staff
+registration, the command line, the demo). Credits listens: it opens the user's credit account."""
+
 course_published = _signals.signal("course-published")
+"""Sent by ``courses.operations.publish_course`` with the :class:`Course`. Search listens: it
+queues the course for indexing."""
+
 course_unpublished = _signals.signal("course-unpublished")
+"""Sent by ``courses.operations`` when a published course goes back to draft or is archived, with
+the :class:`Course`. Search listens: it queues the course's removal from the index."""
+
 enrolled = _signals.signal("enrolled")
+"""Sent by ``learning.operations.enrol`` with the new (or renewed) :class:`Enrolment`. Nobody
+listens yet; statistics and notices will."""
+
 withdrawn = _signals.signal("withdrawn")
+"""Sent by ``learning.operations.withdraw`` with the :class:`Enrolment`. Nobody listens yet."""
+
 course_completed = _signals.signal("course-completed")
-# A published course's searchable content changed (title, summary, lessons, materials …).
+"""Sent by ``learning.operations`` when the last required lesson of a course is learnt, once per
+enrolment, with the :class:`Enrolment`. Credits listens: it records an online-course outcome and
+converts it into credits."""
+
 course_changed = _signals.signal("course-changed")
+"""Sent by ``courses.operations`` and ``media.operations`` with the :class:`Course` whose
+searchable content changed (title, summary, category, lessons, materials). Search listens: it
+re-indexes the course when it is published."""

@@ -1,4 +1,4 @@
-"""Request-level wiring shared by every page and API call: sign-in loading, CSRF for cookie
+"""Request-level wiring shared by every page and API call: the anonymous user, CSRF for cookie
 API writes, security headers, locale choice, error pages and template helpers."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import (
     Flask,
     current_app,
-    g,
     has_request_context,
     render_template,
     request,
@@ -106,8 +105,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.sign_in"
     login_manager.session_protection = "basic"
     login_manager.login_message = None
-    login_manager.user_loader(_load_user)
-    login_manager.request_loader(_load_user_from_token)
     login_manager.unauthorized_handler(_unauthorized)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -140,42 +137,6 @@ def _sqlite_pragmas(connection, record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _load_user(session_id: str):
-    from lms.accounts.models import User
-
-    if has_request_context() and "Authorization" in request.headers:
-        return None  # a request that presents a token is judged by the token alone
-
-    user_id, _sep, nonce = session_id.partition(".")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.session_nonce != nonce or not user.active:
-        return None
-    return user
-
-
-def _load_user_from_token(req):
-    from lms.accounts.operations import find_token
-    from lms.core.time import utcnow
-
-    header = req.headers.get("Authorization", "")
-    scheme, _sep, raw = header.partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
-        if header:
-            g.token_problem = _("登录凭据格式不正确，应为 Bearer 令牌")
-        return None
-    token = find_token(raw.strip())
-    if token is None or token.revoked_at is not None or not token.user.active:
-        g.token_problem = _("登录凭据无效，请重新登录")
-        return None
-    if token.expires_at <= utcnow():
-        g.token_problem = _("登录已过期，请重新登录")
-        return None
-    g.api_token = token
-    return token.user
 
 
 def _unauthorized():
@@ -223,10 +184,19 @@ def error_page(status: int, message: str | None = None):
     ), status
 
 
+def _own_description(error: HTTPException) -> str | None:
+    """The message given to ``abort(status, description)``, if any (not werkzeug's default)."""
+    description = error.description
+    return None if description is None or description is type(error).description else description
+
+
 def _http_error(error: HTTPException):
     status = error.code or 500
+    message = _own_description(error)
     if is_api_request():
         title, default = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
+        if status == 404:
+            default = _("找不到该内容")
         codes = {
             400: "bad_request",
             401: "unauthorized",
@@ -238,13 +208,13 @@ def _http_error(error: HTTPException):
             415: "unsupported_media_type",
             429: "rate_limited",
         }
-        response = error_response(status, codes.get(status, "error"), str(default))
+        response = error_response(status, codes.get(status, "error"), message or str(default))
         if status == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
     if status < 400:
         return error
-    return error_page(status)
+    return error_page(status, message)
 
 
 def _csrf_error(error: CSRFError):

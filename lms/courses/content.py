@@ -77,12 +77,6 @@ def editable_text(html: str | None) -> str:
     return unescape(re.sub(r"</?p>", "", text)).strip()
 
 
-def plain_text(value: str | None) -> str:
-    """Text with every tag removed, entities decoded: what a title is stored as (the templates
-    escape it when they show it)."""
-    return unescape(nh3.clean(value or "", tags=set())).strip()
-
-
 def human_size(size: int) -> str:
     """1536 → "1.5 KB"; 5242880 → "5 MB"."""
     if size < 1024:

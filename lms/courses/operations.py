@@ -12,22 +12,14 @@ from lms.core import signals, storage
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
 from lms.core.jobs import after_commit
 from lms.core.tasks import delete_media_file
+from lms.core.text import clean_title, plain_text
 from lms.core.time import utcnow
 from lms.courses import access
-from lms.courses.content import plain_text, sanitise_html, save_cover
+from lms.courses.content import sanitise_html, save_cover
 from lms.courses.models import Category, Course, CourseStatus, Lesson, LessonKind
 from lms.extensions import db
 
 MAX_HOURS = Decimal("999.9")
-
-
-def clean_title(value: str | None, field: str = "title") -> str:
-    title = " ".join(plain_text(value).split())
-    if not title:
-        raise field_error(field, _("请填写标题"))
-    if len(title) > 200:
-        raise field_error(field, _("标题不能超过 200 个字"))
-    return title
 
 
 def _hours(value) -> Decimal:

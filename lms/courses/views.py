@@ -18,10 +18,9 @@ from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from lms.accounts import access as accounts_access
-from lms.accounts.forms import EmptyForm
 from lms.core import storage
 from lms.core.errors import OperationError
-from lms.core.forms import render_form, show_errors
+from lms.core.forms import EmptyForm, render_form, require_form_token, show_errors
 from lms.core.web import int_arg
 from lms.courses import access, bp, operations
 from lms.courses.catalogue import ORDERS, active_categories, catalogue_query
@@ -175,7 +174,7 @@ def edit_course(course_id: int):
 @login_required
 def change_status(course_id: int, action: str):
     course = access.get_course_or_404(course_id, current_user, for_edit=True)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     if action == "unpublish" and not access.can_unpublish_course(current_user, course):
         abort(403)
     change = {
@@ -245,7 +244,7 @@ def edit_lesson(lesson_id: int):
 @login_required
 def change_lesson(lesson_id: int, action: str):
     lesson: Lesson = access.get_lesson_or_404(lesson_id, current_user, for_edit=True)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     course_id = lesson.course_id
     try:
         if action == "delete":

@@ -11,11 +11,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms.accounts import access as accounts_access
-from lms.accounts.forms import EmptyForm
 from lms.accounts.models import Role, User
 from lms.accounts.validation import normalize_phone
 from lms.core.errors import OperationError
-from lms.core.forms import render_form, show_errors
+from lms.core.files import content_disposition, send_media_file
+from lms.core.forms import EmptyForm, render_form, require_form_token, show_errors
 from lms.core.time import local_date, utcnow
 from lms.core.web import int_arg
 from lms.courses.models import Category
@@ -42,7 +42,6 @@ from lms.credits.models import (
 from lms.credits.signing import jwks
 from lms.credits.xapi import statements
 from lms.extensions import db
-from lms.media.views import content_disposition, send_media_file
 
 FILE_PAGE_SIZE = 50
 
@@ -114,7 +113,7 @@ def _rule_texts() -> dict[str, str]:
 @bp.post("/me/transcripts")
 @login_required
 def issue_transcript():
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         transcript = operations.issue_transcript(current_user)
     except OperationError as error:
@@ -280,7 +279,7 @@ def outcome(outcome_id: int):
 @login_required
 def certify(outcome_id: int):
     item = access.get_outcome_or_404(outcome_id, current_user)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     return _decided(
         item, lambda: operations.certify_outcome(current_user, item), _("已认证，学分已记入账户")
     )
@@ -458,7 +457,7 @@ def rules():
 @login_required
 def retire_rule(rule_id: int):
     rule = db.session.get(ConversionRule, rule_id) or abort(404)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         operations.retire_rule(current_user, rule)
     except OperationError as error:

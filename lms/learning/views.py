@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lms.accounts.forms import EmptyForm
 from lms.core.errors import OperationError
+from lms.core.forms import EmptyForm, require_form_token
 from lms.courses.catalogue import register_enrolment_lookup
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
@@ -42,7 +42,7 @@ def _enrolment_helpers():
 @login_required
 def enrol(course_id: int):
     course = access.get_course_for_enrolment_or_404(course_id)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         _enrolment, new = operations.enrol(current_user, course)
     except OperationError as error:
@@ -58,7 +58,7 @@ def enrol(course_id: int):
 @login_required
 def withdraw(course_id: int):
     course = access.get_course_for_enrolment_or_404(course_id)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         operations.withdraw(current_user, course)
     except OperationError as error:
@@ -124,7 +124,7 @@ def lesson(lesson_id: int):
 @login_required
 def learnt(lesson_id: int):
     lesson = access.lesson_or_404(lesson_id)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         operations.mark_learnt(current_user, lesson)
     except OperationError as error:

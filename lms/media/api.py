@@ -9,6 +9,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found, parse
+from lms.core.text import clean_title
 from lms.courses import operations as courses
 from lms.courses.api import course_or_error
 from lms.courses.models import Course, LessonKind
@@ -236,7 +237,7 @@ def _lesson_from_form(course: Course):
         message = _("上传文件的课时只能是视频（video）或文档（document）")
         raise ApiError(422, "validation_error", message, {"kind": [message]})
     title = request.form.get("title", "")
-    courses.clean_title(title)  # refuse a bad title before receiving gigabytes
+    clean_title(title)  # refuse a bad title before receiving gigabytes
     file = _uploaded_file()
     required = request.form.get("required", "1") not in ("0", "false")
     if kind == LessonKind.DOCUMENT.value:

@@ -5,17 +5,14 @@ development)."""
 from __future__ import annotations
 
 import re
-import unicodedata
-from urllib.parse import quote
 
-from flask import abort, current_app, flash, make_response, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.accounts.forms import EmptyForm
-from lms.core import storage
 from lms.core.errors import OperationError
-from lms.core.forms import render_form, show_errors
+from lms.core.files import send_media_file
+from lms.core.forms import render_form, require_form_token, show_errors
 from lms.courses import access as courses_access
 from lms.extensions import db
 from lms.media import access, bp, documents, operations
@@ -68,46 +65,6 @@ def captions(lesson_id: int):
     if link is None or not link.captions_path or not access.can_fetch(current_user, link.asset):
         abort(404)
     return send_media_file(link.captions_path, "text/vtt; charset=utf-8", cache=False)
-
-
-def send_media_file(
-    relative: str,
-    mimetype: str,
-    *,
-    cache: bool,
-    download_name: str | None = None,
-    inline: bool = True,
-):
-    path = storage.media_path(relative)
-    if not path.is_file():
-        abort(404)
-    prefix = current_app.config["LMS_ACCEL_REDIRECT_PREFIX"]
-    if prefix:  # nginx sends the bytes; the headers are ours
-        response = make_response("")
-        response.headers["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{relative}"
-        response.headers["Content-Type"] = mimetype
-        if download_name:
-            response.headers["Content-Disposition"] = content_disposition(
-                download_name, inline=inline
-            )
-    else:
-        response = send_file(path, mimetype=mimetype, conditional=True, max_age=None)
-        if download_name:
-            response.headers["Content-Disposition"] = content_disposition(
-                download_name, inline=inline
-            )
-    response.headers["Cache-Control"] = "private, max-age=86400" if cache else "private, no-cache"
-    return response
-
-
-def content_disposition(name: str, *, inline: bool) -> str:
-    """RFC 6266 with RFC 5987's filename* so Chinese names survive; an ASCII fallback first."""
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = re.sub(r"[^A-Za-z0-9._\- ]", "_", fallback).strip() or "download"
-    return (
-        f'{"inline" if inline else "attachment"}; filename="{fallback}"; '
-        f"filename*=UTF-8''{quote(name, safe='')}"
-    )
 
 
 @bp.route("/courses/<int:course_id>/lessons/new-video", methods=["GET", "POST"])
@@ -215,7 +172,7 @@ def download_material(material_id: int):
 @login_required
 def delete_material(material_id: int):
     material = access.get_material_or_404(material_id, current_user, manage=True)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     course_id = material.course_id
     try:
         operations.delete_material(material)
@@ -232,7 +189,7 @@ def delete_material(material_id: int):
 @login_required
 def retry(asset_id: int):
     asset = access.get_asset_or_404(asset_id, current_user, manage=True)
-    EmptyForm().validate_on_submit() or abort(400)
+    require_form_token()
     try:
         operations.retry_asset(asset)
     except OperationError as error:

@@ -31,7 +31,7 @@ from whoosh.index import LockError
 from whoosh.searching import Searcher
 
 from lms.accounts.models import Level, OrgUnit
-from lms.courses.content import plain_text
+from lms.core.text import plain_text
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 from lms.search.analysis import chinese_analyzer, pinyin_analyzer, setup_jieba, title_pinyin

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, update
 from lms.accounts.models import User
 from lms.accounts.operations import notify
 from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.text import clean_title
 from lms.core.time import local_date, utcnow
 from lms.core.web import site_url
-from lms.courses.operations import clean_title
 from lms.credits import access
 from lms.credits.evidence import store_evidence
 from lms.credits.models import (
