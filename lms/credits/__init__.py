@@ -1,6 +1,6 @@
 """Credit bank (学分银行): credit accounts, learning outcomes, conversion rules, the append-only
-ledger, transcripts and their public verification; and the resident's learning file, which
-gathers what the lower features recorded.
+ledger, transcripts and their public verification. (The resident's learning file, which shows
+all of it beside the lower features' records, is the ``records`` feature above this one.)
 
 Lower features know nothing of credits: a completed course reaches this feature through the
 ``course_completed`` signal.

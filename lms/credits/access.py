@@ -1,16 +1,31 @@
 """Who may see and change what in the credit bank. Registrars (学分银行专员) act over the
 residents whose home unit lies in their scope; county registrars also keep the rules.
-Administrators and registrars may read the learning files of residents in their scope."""
+
+The loaders here are the one door for pages, the API and commands alike: they answer 404 for
+what the caller may not know exists and 403 (with the reason) for what they may see but not do.
+"""
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms.accounts.access import grant_units, has_role_over, within
 from lms.accounts.models import OrgUnit, Role, User
-from lms.credits.models import LearningOutcome, LedgerEntry, OutcomeKind, OutcomeStatus
+from lms.credits import verification
+from lms.credits.models import (
+    ConversionRule,
+    LearningOutcome,
+    LedgerEntry,
+    OutcomeEvidence,
+    OutcomeKind,
+    OutcomeStatus,
+    Transcript,
+)
 from lms.extensions import db
+
+# Questions ------------------------------------------------------------------------------------
 
 
 def registrar_units(user: User) -> list[OrgUnit]:
@@ -25,55 +40,115 @@ def can_keep_rules(user: User) -> bool:
     return any(unit.parent_id is None for unit in registrar_units(user))
 
 
+def can_manage_account(user: User, resident: User) -> bool:
+    """A registrar over the resident's home unit: reads their account, certifies, reverses."""
+    return has_role_over(user, Role.REGISTRAR, resident.org_unit)
+
+
 def can_certify(user: User, outcome: LearningOutcome) -> bool:
-    return has_role_over(user, Role.REGISTRAR, outcome.user.org_unit)
+    return can_manage_account(user, outcome.user)
 
 
 def can_reverse(user: User, entry: LedgerEntry) -> bool:
-    return has_role_over(user, Role.REGISTRAR, entry.account.user.org_unit)
+    return can_manage_account(user, entry.account.user)
 
 
-def certifying_unit(registrar: User, resident: User) -> OrgUnit:
-    """The registrar's unit nearest the resident: the one named on the certificate."""
+def certifying_unit(registrar: User, resident: User) -> OrgUnit | None:
+    """The registrar's unit nearest the resident: the one named on the certificate (None when
+    none of the registrar's units holds the resident)."""
     scopes = [unit for unit in registrar_units(registrar) if unit.contains(resident.org_unit)]
-    return max(scopes, key=lambda unit: len(unit.path))
-
-
-def can_view_file(viewer: User, resident: User) -> bool:
-    """A resident sees their own learning file; administrators and registrars those of the
-    residents in their scope; nobody else."""
-    if not viewer.is_authenticated:
-        return False
-    return viewer.id == resident.id or any(
-        has_role_over(viewer, role, resident.org_unit) for role in (Role.ADMIN, Role.REGISTRAR)
-    )
+    return max(scopes, key=lambda unit: len(unit.path)) if scopes else None
 
 
 def can_view_outcome(viewer: User, outcome: LearningOutcome) -> bool:
     return viewer.is_authenticated and (
-        viewer.id == outcome.user_id or has_role_over(viewer, Role.REGISTRAR, outcome.user.org_unit)
+        viewer.id == outcome.user_id or can_certify(viewer, outcome)
     )
 
 
-def get_outcome_or_404(outcome_id: int, viewer: User) -> LearningOutcome:
+# Gates and loaders ----------------------------------------------------------------------------
+
+
+def require_registrar(viewer: User) -> None:
+    """The registrars' pages and lists: 403 for anyone else."""
+    if not is_registrar(viewer):
+        abort(403, _("您不是学分银行专员"))
+
+
+def require_rule_keeper(viewer: User) -> None:
+    """Publishing, changing and retiring conversion rules: county registrars only."""
+    if not can_keep_rules(viewer):
+        abort(403, _("只有县级学分银行专员可以维护折算规则"))
+
+
+def get_outcome_or_404(
+    outcome_id: int, viewer: User, *, to_decide: bool = False
+) -> LearningOutcome:
+    """The outcome, if *viewer* may see it (its resident, or a registrar over them); with
+    *to_decide*, 403 unless *viewer* may certify or reject it."""
     outcome = db.session.get(LearningOutcome, outcome_id)
     if outcome is None or not can_view_outcome(viewer, outcome):
         abort(404)
+    if to_decide and not can_certify(viewer, outcome):
+        abort(403, _("您无权审核这位居民的学习成果"))
     return outcome
 
 
-def get_entry_or_404(entry_id: int, viewer: User) -> LedgerEntry:
+def get_evidence_or_404(evidence_id: int, viewer: User) -> OutcomeEvidence:
+    """A file of evidence, for whoever may see its outcome."""
+    evidence = db.session.get(OutcomeEvidence, evidence_id)
+    if evidence is None or not can_view_outcome(viewer, evidence.outcome):
+        abort(404)
+    return evidence
+
+
+def get_entry_or_404(entry_id: int, viewer: User, *, to_reverse: bool = False) -> LedgerEntry:
+    """A ledger entry, for its resident or a registrar over them; with *to_reverse*, only for
+    the registrar (the resident cannot reverse, and is told nothing more than 404)."""
     entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None or not (viewer.id == entry.account.user_id or can_reverse(viewer, entry)):
+    if entry is None:
+        abort(404)
+    allowed = can_reverse(viewer, entry)
+    if not (allowed or (not to_reverse and viewer.id == entry.account.user_id)):
         abort(404)
     return entry
 
 
-def get_resident_or_404(user_id: int, viewer: User) -> User:
+def get_account_holder_or_404(user_id: int, viewer: User) -> User:
+    """The resident whose credit account a registrar opens."""
     resident = db.session.get(User, user_id)
-    if resident is None or not can_view_file(viewer, resident):
+    if resident is None or not can_manage_account(viewer, resident):
         abort(404)
     return resident
+
+
+def find_account_holder(phone: str, viewer: User) -> User | None:
+    """The resident with mobile number *phone*, if *viewer* is a registrar over them."""
+    resident = db.session.scalar(select(User).filter_by(phone=phone))
+    return resident if resident is not None and can_manage_account(viewer, resident) else None
+
+
+def get_rule_or_404(rule_id: int, *, current: bool = False) -> ConversionRule:
+    """A conversion rule (rules are public); with *current*, only a version still in use."""
+    rule = db.session.get(ConversionRule, rule_id)
+    if rule is None or (current and not rule.current):
+        abort(404)
+    return rule
+
+
+def get_transcript_or_404(serial: str, viewer: User) -> Transcript:
+    """A transcript to download: its owner needs no code; anyone else needs the ``?code=``
+    from the QR link."""
+    transcript = db.session.scalar(select(Transcript).filter_by(serial=serial.upper()))
+    if transcript is not None and viewer.is_authenticated and transcript.user_id == viewer.id:
+        return transcript
+    transcript = verification.find_transcript(serial, request.args.get("code"))
+    if transcript is None:
+        abort(404)
+    return transcript
+
+
+# Lists ----------------------------------------------------------------------------------------
 
 
 def county_unit() -> OrgUnit | None:

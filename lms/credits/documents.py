@@ -1,13 +1,14 @@
-"""The printable forms of a transcript and of a learning file, made from the same data the
-pages and the signed JSON show."""
+"""The printable and downloadable forms of a transcript, made from its signed snapshot; and the
+one way a download is answered (the learning file's exports use it too)."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+import json
 
-from lms.core.time import format_local, utcnow
+from flask import make_response
+
+from lms.core.files import content_disposition
 from lms.credits import pdf
-from lms.credits.learning_file import LearningFile
 from lms.credits.models import Transcript
 
 
@@ -17,25 +18,20 @@ def transcript_pdf(transcript: Transcript) -> bytes:
     return pdf.render_transcript_pdf(transcript.document["transcript"])
 
 
-def learning_file_pdf(file: LearningFile) -> bytes:
-    holder = {
-        "name": file.holder.name,
-        "phone": file.holder.masked_phone,
-        "account_no": file.account.account_no if file.account else _("未开户"),
-    }
-    totals = [
-        {"year": total.year, "hours": f"{total.hours:.1f}", "credits": f"{total.credits:.1f}"}
-        for total in file.totals
-    ]
-    items = [
-        {
-            "occurred_at": format_local(item.occurred_at),
-            "kind_label": item.kind.label,
-            "title": item.title,
-            "hours": f"{item.hours:.1f}" if item.hours else "",
-            "credits": f"{item.credits:+.1f}" if item.credits else "",
-            "detail": item.detail,
-        }
-        for item in file.items
-    ]
-    return pdf.render_learning_file_pdf(holder, totals, items, generated_at=format_local(utcnow()))
+def attachment(body: bytes, name: str, mimetype: str, *, inline: bool = False):
+    """A private, never-cached download named *name*."""
+    response = make_response(body)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = content_disposition(name, inline=inline)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def transcript_download(transcript: Transcript, fmt: str):
+    """The transcript as a PDF (``fmt="pdf"``) or as its signed JSON document."""
+    if fmt == "pdf":
+        body, mimetype = transcript_pdf(transcript), "application/pdf"
+    else:
+        body = json.dumps(transcript.document, ensure_ascii=False, indent=2).encode()
+        mimetype = "application/json"
+    return attachment(body, f"学分证明-{transcript.serial}.{fmt}", mimetype)

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from lms.accounts.models import User
+from lms.accounts.models import OrgUnit, User
 from lms.accounts.operations import notify
 from lms.core.errors import Conflict, Forbidden, field_error
 from lms.core.text import clean_title
@@ -167,13 +167,21 @@ def _deposit(outcome: LearningOutcome, account: CreditAccount, posted_by: User |
     return entry, conversion
 
 
+def _acting_unit(registrar: User, resident: User, refusal: str) -> OrgUnit:
+    """A registrar acts on a resident in the name of their unit nearest the resident: it is
+    named on the certificate and in the ledger. Without such a unit there is no one to act for.
+    (Whether the caller may act at all was asked of ``access`` before.)"""
+    unit = access.certifying_unit(registrar, resident)
+    if unit is None:
+        raise Forbidden(refusal)
+    return unit
+
+
 def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | None:
     """A registrar of the resident's unit (or above) certifies; the credits are posted at once."""
-    if not access.can_certify(registrar, outcome):
-        raise Forbidden(_("您无权认证这位居民的学习成果"))
+    unit = _acting_unit(registrar, outcome.user, _("您无权认证这位居民的学习成果"))
     account = open_account(outcome.user)
     lock_account(account)
-    unit = access.certifying_unit(registrar, outcome.user)
     _decide(
         outcome, OutcomeStatus.CERTIFIED, decided_by_id=registrar.id, certifying_unit_id=unit.id
     )
@@ -189,10 +197,8 @@ def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | 
 
 def reject_outcome(registrar: User, outcome: LearningOutcome, *, reason: str) -> None:
     """Refuse an outcome with a reason the resident can act on."""
-    if not access.can_certify(registrar, outcome):
-        raise Forbidden(_("您无权审核这位居民的学习成果"))
+    unit = _acting_unit(registrar, outcome.user, _("您无权审核这位居民的学习成果"))
     reason = _clean_reason(reason, _("请写明不通过的原因，方便居民补充材料"))
-    unit = access.certifying_unit(registrar, outcome.user)
     _decide(
         outcome,
         OutcomeStatus.REJECTED,
@@ -248,8 +254,7 @@ def record_course_completion(enrolment) -> LedgerEntry | None:
 def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> LedgerEntry:
     """Correct a posting: a reversal entry of the opposite amount names it; its outcome becomes
     revoked, and so does every transcript that lists it."""
-    if not access.can_reverse(registrar, entry):
-        raise Forbidden(_("您无权冲正这笔学分"))
+    _acting_unit(registrar, entry.account.user, _("您无权冲正这笔学分"))
     if entry.kind is not EntryKind.DEPOSIT:
         raise Conflict(_("冲正记录不能再被冲正"))
     reason = _clean_reason(reason, _("请写明冲正的原因"))

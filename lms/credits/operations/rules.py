@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from lms.accounts.models import User
-from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.errors import Conflict, field_error
 from lms.core.time import utcnow
 from lms.courses.models import Category
-from lms.credits import access, ledger
+from lms.credits import ledger
 from lms.credits.models import (
     ConversionRule,
     CreditAccount,
@@ -153,9 +153,8 @@ def save_rule(
     replaces: ConversionRule | None = None,
 ) -> ConversionRule:
     """Publish a rule, or a new version of *replaces*. The old version stays, superseded, so
-    entries that name it still say how they were computed."""
-    if not access.can_keep_rules(actor):
-        raise Forbidden(_("只有县级学分银行专员可以维护折算规则"))
+    entries that name it still say how they were computed. Who may keep rules is asked of
+    ``access.require_rule_keeper`` by the caller."""
     if replaces is not None and not replaces.current:
         raise Conflict(_("这条规则已经被修改过，请在最新版本上修改"))
     per = fixed = None
@@ -205,8 +204,6 @@ def save_rule(
 
 def retire_rule(actor: User, rule: ConversionRule) -> None:
     """Stop using a rule for new outcomes (what it already posted stays)."""
-    if not access.can_keep_rules(actor):
-        raise Forbidden(_("只有县级学分银行专员可以维护折算规则"))
     if not rule.current:
         raise Conflict(_("这条规则已经不再使用"))
     rule.retired = True

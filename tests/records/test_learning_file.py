@@ -7,9 +7,9 @@ import pytest
 
 from lms.accounts.models import Role
 from lms.credits import operations
-from lms.credits.learning_file import ItemKind, build
 from lms.credits.models import OutcomeKind
 from lms.extensions import db
+from lms.records.learning_file import ItemKind, build
 from tests.conftest import api_token, sign_in
 from tests.credits.conftest import complete_course, poppler, submit
 
@@ -88,8 +88,8 @@ def test_xapi_export(client, history):
 def test_video_lesson_statements_carry_the_video_profile(app, resident):
     from datetime import UTC, datetime
 
-    from lms.credits.learning_file import Item, LearningFile
-    from lms.credits.xapi import statements
+    from lms.records.learning_file import Item, LearningFile
+    from lms.records.xapi import statements
 
     item = Item(
         datetime(2026, 3, 1, tzinfo=UTC),

@@ -13,7 +13,7 @@ from datetime import UTC
 from flask import url_for
 from flask_babel import gettext as _
 
-from lms.credits.learning_file import ItemKind, LearningFile
+from lms.records.learning_file import ItemKind, LearningFile
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VIDEO = "https://w3id.org/xapi/video/"

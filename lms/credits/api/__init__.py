@@ -1,0 +1,5 @@
+"""JSON views of the credit bank under /api/v1 (API.md), one module per part, as in
+``operations``: accounts, outcomes (with reversals), conversion rules, transcripts (with
+public verification)."""
+
+from lms.credits.api import accounts, outcomes, rules, transcripts  # noqa: F401  (routes)

@@ -1,0 +1,5 @@
+"""HTML views of the credit bank, one module per part, as in ``operations``: accounts (我的学分
+and the registrars' account pages), outcomes (submitting, review, decisions, reversals),
+conversion rules, transcripts (with the public verify page)."""
+
+from lms.credits.views import accounts, outcomes, rules, transcripts  # noqa: F401  (routes)
