@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms.accounts.models import User
@@ -17,6 +18,12 @@ def can_upload(user: User) -> bool:
     return user.is_authenticated and (
         courses_access.can_create_course(user) or courses_access.accounts_access.is_admin(user)
     )
+
+
+def require_uploader(user: User) -> None:
+    """Refuse (403, saying why) anyone who may not upload video."""
+    if not can_upload(user):
+        abort(403, _("只有教师和管理员可以上传视频"))
 
 
 def courses_playing(asset: MediaAsset) -> list[Course]:
@@ -58,6 +65,15 @@ def get_asset_or_404(asset_id: int, user: User, *, manage: bool = False) -> Medi
     )
     if not allowed:
         abort(404)
+    return asset
+
+
+def asset_for_lesson(asset_id: int, user: User) -> MediaAsset | None:
+    """The asset *user* may put in a lesson (one they manage), or None: a form field names it,
+    so the caller answers with a validation message rather than 404."""
+    asset = db.session.get(MediaAsset, asset_id)
+    if asset is None or not can_manage_asset(user, asset):
+        return None
     return asset
 
 

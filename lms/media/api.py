@@ -8,14 +8,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
-from lms.core.api import ApiError, Id, Schema, endpoint, json_body, not_found, parse
+from lms.core.api import ApiError, Id, Schema, endpoint, json_body, parse
 from lms.core.text import clean_title
+from lms.courses import access as courses_access
 from lms.courses import operations as courses
-from lms.courses.api import course_or_error
 from lms.courses.models import Course, LessonKind
 from lms.extensions import db
 from lms.media import access, api_bp, operations
-from lms.media.models import Material, MediaAsset
+from lms.media.models import Material
 from lms.media.serializers import MediaOut, media_out
 
 
@@ -83,11 +83,6 @@ def _upload_out(upload) -> dict:
     ).model_dump()
 
 
-def _require_uploader() -> None:
-    if not access.can_upload(current_user):
-        raise ApiError(403, "forbidden", _("只有教师和管理员可以上传视频"))
-
-
 @endpoint(
     api_bp,
     "/uploads",
@@ -98,7 +93,7 @@ def _require_uploader() -> None:
     status=201,
 )
 def start_upload(body: UploadIn):
-    _require_uploader()
+    access.require_uploader(current_user)
     upload = operations.start_upload(current_user, filename=body.filename, size=body.size)
     db.session.commit()
     return _upload_out(upload), 201
@@ -153,15 +148,13 @@ def cancel_upload(token: str):
 )
 def complete_upload(token: str):
     upload = access.get_upload_or_404(token, current_user)
-    try:
-        asset, reused = operations.finish_upload(upload)
-    except operations.OperationError:
-        db.session.commit()  # a refused file's upload row is gone for good
-        raise
-    db.session.commit()
-    return UploadedOut(media=media_out(asset), reused=reused).model_dump(
+    finished = operations.finish_upload(upload)
+    db.session.commit()  # a refused file's upload is gone for good too
+    if finished.refusal is not None:
+        raise finished.refusal
+    return UploadedOut(media=media_out(finished.asset), reused=finished.reused).model_dump(
         mode="json"
-    ), 200 if reused else 201
+    ), 200 if finished.reused else 201
 
 
 @endpoint(api_bp, "/media/<int:media_id>", "GET", summary="媒体状态与播放地址", response=MediaOut)
@@ -195,7 +188,7 @@ def retry_media(media_id: int):
     },
 )
 def create_lesson(course_id: int):
-    course = course_or_error(course_id, for_edit=True)
+    course = courses_access.get_course_or_404(course_id, current_user, for_edit=True)
     if request.mimetype == "multipart/form-data":
         lesson = _lesson_from_form(course)
     else:
@@ -212,8 +205,8 @@ def _lesson_from_json(course: Course, body: LessonIn):
     if body.media_id is None:
         message = _("视频课时需要 media_id（先上传视频）")
         raise ApiError(422, "validation_error", message, {"media_id": [message]})
-    asset = db.session.get(MediaAsset, body.media_id)
-    if asset is None or not access.can_manage_asset(current_user, asset):
+    asset = access.asset_for_lesson(body.media_id, current_user)
+    if asset is None:
         message = _("没有这个视频")
         raise ApiError(422, "validation_error", message, {"media_id": [message]})
     return operations.add_video_lesson(
@@ -230,7 +223,7 @@ def _uploaded_file():
 
 
 def _lesson_from_form(course: Course):
-    _require_uploader()
+    access.require_uploader(current_user)
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
     kind = request.form.get("kind", "video")
     if kind not in (LessonKind.VIDEO.value, LessonKind.DOCUMENT.value):
@@ -289,7 +282,7 @@ class MaterialList(BaseModel):
     auth=False,
 )
 def list_materials(course_id: int):
-    course = course_or_error(course_id)
+    course = courses_access.get_course_or_404(course_id, current_user)
     return {"items": [material_out(m).model_dump() for m in access.course_materials(course)]}
 
 
@@ -303,7 +296,7 @@ def list_materials(course_id: int):
     multipart={"file": "文档"},
 )
 def create_material(course_id: int):
-    course = course_or_error(course_id, for_edit=True)
+    course = courses_access.get_course_or_404(course_id, current_user, for_edit=True)
     file = _uploaded_file()
     material = operations.add_material(
         course, current_user, filename=file.filename, stream=file.stream
@@ -314,10 +307,8 @@ def create_material(course_id: int):
 
 @endpoint(api_bp, "/materials/<int:material_id>", "DELETE", summary="删除课程资料", status=204)
 def delete_material(material_id: int):
-    material = db.session.get(Material, material_id)
-    if material is None:
-        raise not_found()
-    course_or_error(material.course_id, for_edit=True)
+    material = access.get_material_or_404(material_id, current_user)
+    courses_access.get_course_or_404(material.course_id, current_user, for_edit=True)
     operations.delete_material(material)
     db.session.commit()
     return "", 204

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from lms.core.errors import OperationError
+from lms.core.errors import field_error
 from lms.core.files import send_media_file
-from lms.core.forms import render_form, require_form_token, show_errors
+from lms.core.forms import attempt, render_form, require_form_token
 from lms.courses import access as courses_access
-from lms.extensions import db
 from lms.media import access, bp, documents, operations
 from lms.media.forms import DocumentForm, VideoLessonForm
 from lms.media.models import MediaAsset
@@ -77,7 +76,7 @@ def new_video_lesson(course_id: int):
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
     form = VideoLessonForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, done=_("视频课时已添加，正在后台转码，完成后居民即可观看")) as result:
             operations.add_video_lesson(
                 course,
                 title=form.title.data,
@@ -85,12 +84,7 @@ def new_video_lesson(course_id: int):
                 required=form.required.data,
                 captions=form.captions.data.stream if form.captions.data else None,
             )
-        except OperationError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("视频课时已添加，正在后台转码，完成后居民即可观看"), "success")
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=course.id))
     return render_form(
         "media/video_lesson_form.html",
@@ -102,22 +96,20 @@ def new_video_lesson(course_id: int):
 
 
 def _asset_from(form: VideoLessonForm) -> MediaAsset:
+    """The video the form names: uploaded already (media_id, by the resumable uploader) or
+    carried by the form itself. Saved in the lesson's transaction: a lesson that fails takes a
+    new asset's files with it."""
     if form.media_id.data:
-        asset = db.session.get(MediaAsset, int(form.media_id.data))
-        if asset is None or not access.can_manage_asset(current_user, asset):
-            raise OperationError(
-                _("没有这个视频，请重新上传"), fields={"file": [_("没有这个视频，请重新上传")]}
-            )
+        asset = access.asset_for_lesson(int(form.media_id.data), current_user)
+        if asset is None:
+            raise field_error("file", _("没有这个视频，请重新上传"))
         return asset
     if form.file.data and form.file.data.filename:
         asset, _reused = operations.save_stream(
             current_user, filename=form.file.data.filename, stream=form.file.data.stream
         )
-        db.session.commit()  # the probed original is kept even if the lesson form needs fixing
         return asset
-    raise OperationError(
-        _("请选择要上传的视频文件"), fields={"file": [_("请选择要上传的视频文件")]}
-    )
+    raise field_error("file", _("请选择要上传的视频文件"))
 
 
 @bp.route("/courses/<int:course_id>/documents/new", methods=["GET", "POST"])
@@ -127,11 +119,9 @@ def new_document(course_id: int):
     form = DocumentForm()
     if form.validate_on_submit():
         file = form.file.data
-        try:
+        with attempt(form, done=_("文件已上传")) as result:
             if file is None or not file.filename:
-                raise OperationError(
-                    _("请选择要上传的文件"), fields={"file": [_("请选择要上传的文件")]}
-                )
+                raise field_error("file", _("请选择要上传的文件"))
             if form.as_lesson.data:
                 operations.add_document_lesson(
                     course,
@@ -145,12 +135,7 @@ def new_document(course_id: int):
                 operations.add_material(
                     course, current_user, filename=file.filename, stream=file.stream
                 )
-        except OperationError as error:
-            db.session.rollback()
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("文件已上传"), "success")
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=course.id))
     return render_form("media/document_form.html", form, course=course)
 
@@ -174,14 +159,8 @@ def delete_material(material_id: int):
     material = access.get_material_or_404(material_id, current_user, manage=True)
     require_form_token()
     course_id = material.course_id
-    try:
+    with attempt(done=_("资料已删除")):
         operations.delete_material(material)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("资料已删除"), "success")
     return redirect(url_for("courses.edit_course", course_id=course_id))
 
 
@@ -190,14 +169,8 @@ def delete_material(material_id: int):
 def retry(asset_id: int):
     asset = access.get_asset_or_404(asset_id, current_user, manage=True)
     require_form_token()
-    try:
+    with attempt(done=_("已重新开始转码")):
         operations.retry_asset(asset)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("已重新开始转码"), "success")
     return redirect(
         request.referrer
         if request.referrer and request.referrer.startswith(request.host_url)

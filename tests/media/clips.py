@@ -1,7 +1,7 @@
 """Test clips generated with ffmpeg's lavfi sources (testsrc2 + sine), made once per session.
 
 Every clip is short and small so that the whole media suite stays fast. ``ClipLibrary`` makes
-each named clip on first use; ``shared_library`` gives every test module the same library.
+each named clip on first use; the ``clips`` fixture (conftest.py) is one library per session.
 """
 
 from __future__ import annotations
@@ -169,42 +169,33 @@ def top_level_boxes(data: bytes) -> list[tuple[str, int, int]]:
 
 # name → (file name, maker). The makers that derive from another clip ask the library for it.
 Recipe = Callable[["ClipLibrary", Path], Path]
+
+
+def _clip(seconds: float = 2, **options: Any) -> Recipe:
+    return lambda lib, p: make_clip(p, seconds=seconds, **options)
+
+
+def _small(seconds: float = 2, **options: Any) -> Recipe:
+    """A 320×240 clip: the size most recipes need."""
+    return _clip(seconds, width=320, height=240, **options)
+
+
 RECIPES: dict[str, tuple[str, Recipe]] = {
     # 13 s so that the ladder has two full 6 s segments and a short last one.
-    "landscape": ("landscape.mp4", lambda lib, p: make_clip(p, seconds=13)),
-    "hd": ("hd.mp4", lambda lib, p: make_clip(p, seconds=2, width=1280, height=720)),
-    "phone": ("phone.mp4", lambda lib, p: make_clip(p, seconds=2, rotate=90)),
-    "portrait": ("portrait.mp4", lambda lib, p: make_clip(p, seconds=2, width=360, height=640)),
-    "no_audio": ("silent.mp4", lambda lib, p: make_clip(p, seconds=2, audio=False)),
-    "odd": (
-        "odd.mp4",
-        lambda lib, p: make_clip(p, seconds=2, width=321, height=241, pix_fmt="yuv444p"),
-    ),
-    "tiny": (
-        "tiny.mp4",
-        lambda lib, p: make_clip(p, seconds=2, width=356, height=201, pix_fmt="yuv444p"),
-    ),
-    "vfr": ("vfr.mp4", lambda lib, p: make_clip(p, seconds=3, width=320, height=240, vfr=True)),
-    "hevc10": (
-        "hevc10.mp4",
-        lambda lib, p: make_clip(
-            p, seconds=2, width=320, height=240, codec="libx265", pix_fmt="yuv420p10le"
-        ),
-    ),
-    "vp9": (
-        "vp9.webm",
-        lambda lib, p: make_clip(p, seconds=2, width=320, height=240, codec="libvpx-vp9"),
-    ),
-    "av1": (
-        "av1.mp4",
-        lambda lib, p: make_clip(p, seconds=2, width=320, height=240, codec="libsvtav1"),
-    ),
-    "long": ("long.mp4", lambda lib, p: make_clip(p, seconds=8, width=320, height=240)),
-    "blink": ("blink.mp4", lambda lib, p: make_clip(p, seconds=0.4, width=320, height=240)),
-    "faststart": (
-        "faststart.mp4",
-        lambda lib, p: make_clip(p, seconds=8, width=320, height=240, faststart=True),
-    ),
+    "landscape": ("landscape.mp4", _clip(13)),
+    "hd": ("hd.mp4", _clip(width=1280, height=720)),
+    "phone": ("phone.mp4", _clip(rotate=90)),
+    "portrait": ("portrait.mp4", _clip(width=360, height=640)),
+    "no_audio": ("silent.mp4", _clip(audio=False)),
+    "odd": ("odd.mp4", _clip(width=321, height=241, pix_fmt="yuv444p")),
+    "tiny": ("tiny.mp4", _clip(width=356, height=201, pix_fmt="yuv444p")),
+    "vfr": ("vfr.mp4", _small(3, vfr=True)),
+    "hevc10": ("hevc10.mp4", _small(codec="libx265", pix_fmt="yuv420p10le")),
+    "vp9": ("vp9.webm", _small(codec="libvpx-vp9")),
+    "av1": ("av1.mp4", _small(codec="libsvtav1")),
+    "long": ("long.mp4", _small(8)),
+    "blink": ("blink.mp4", _small(0.4)),
+    "faststart": ("faststart.mp4", _small(8, faststart=True)),
     "truncated": ("truncated.mp4", lambda lib, p: make_truncated(p, lib["long"])),
     "truncated_faststart": (
         "truncated-faststart.mp4",
@@ -231,15 +222,3 @@ class ClipLibrary:
             file_name, make = RECIPES[name]
             self._made[name] = make(self, self.root / file_name)
         return self._made[name]
-
-
-_shared: dict[int, ClipLibrary] = {}
-
-
-def shared_library(tmp_path_factory: Any) -> ClipLibrary:
-    """One library per test session, whichever module asks first."""
-    key = id(tmp_path_factory)
-    if key not in _shared:
-        _shared.clear()
-        _shared[key] = ClipLibrary(tmp_path_factory.mktemp("clips"))
-    return _shared[key]

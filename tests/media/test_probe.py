@@ -9,14 +9,9 @@ from pathlib import Path
 import pytest
 
 from lms.media.probe import ProbeError, ProbeResult, probe
-from tests.media.clips import ClipLibrary, make_clip, shared_library
+from tests.media.clips import make_clip
 
 HOUR = 3600.0
-
-
-@pytest.fixture(scope="session")
-def clips(tmp_path_factory) -> ClipLibrary:
-    return shared_library(tmp_path_factory)
 
 
 def test_landscape_clip_is_described(clips):

@@ -18,14 +18,9 @@ from lms.media.transcode import (
     plan_ladder,
     transcode,
 )
-from tests.media.clips import ClipLibrary, ffprobe, shared_library, top_level_boxes
+from tests.media.clips import ffprobe, top_level_boxes
 
 HOUR = 3600.0
-
-
-@pytest.fixture(scope="session")
-def clips(tmp_path_factory) -> ClipLibrary:
-    return shared_library(tmp_path_factory)
 
 
 class Done:

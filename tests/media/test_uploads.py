@@ -15,12 +15,7 @@ from lms.extensions import db
 from lms.media import operations as media
 from lms.media.models import LessonMedia, MediaAsset, MediaStatus, Upload
 from tests.conftest import api_token, sign_in
-from tests.media.clips import make_clip, shared_library
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    return shared_library(tmp_path_factory)
+from tests.media.clips import make_clip
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +50,15 @@ def status_of(client, url: str, **kwargs) -> int:
     return response.status_code
 
 
-def upload_file(client, headers, data: bytes, *, name="第一课.mp4", chunk=64 * 1024):
-    started = client.post(
-        "/api/v1/uploads", json={"filename": name, "size": len(data)}, headers=headers
-    )
+def start_upload(client, headers, size: int, *, name="a.mp4") -> str:
+    """Open a resumable upload; returns its URL."""
+    started = client.post("/api/v1/uploads", json={"filename": name, "size": size}, headers=headers)
     assert started.status_code == 201, started.get_json()
-    url = started.get_json()["upload_url"]
+    return started.get_json()["upload_url"]
+
+
+def upload_file(client, headers, data: bytes, *, name="第一课.mp4", chunk=64 * 1024):
+    url = start_upload(client, headers, len(data), name=name)
     offset = 0
     while offset < len(data):
         piece = data[offset : offset + chunk]
@@ -78,9 +76,9 @@ def upload_file(client, headers, data: bytes, *, name="第一课.mp4", chunk=64 
     return url, client.post(f"{url}/complete", headers=headers)
 
 
-def test_chunked_upload_is_probed_queued_and_transcoded(app, client, teacher, library):
+def test_chunked_upload_is_probed_queued_and_transcoded(app, client, teacher, clips):
     headers = api_token(client, teacher)
-    data = library["long"].read_bytes()
+    data = clips["long"].read_bytes()
     _url, completed = upload_file(client, headers, data)
     assert completed.status_code == 201, completed.get_json()
     body = completed.get_json()
@@ -108,9 +106,9 @@ def test_chunked_upload_is_probed_queued_and_transcoded(app, client, teacher, li
     playlist.close()
 
 
-def test_the_same_file_twice_reuses_the_asset(client, teacher, library):
+def test_the_same_file_twice_reuses_the_asset(client, teacher, clips):
     headers = api_token(client, teacher)
-    data = library["long"].read_bytes()
+    data = clips["long"].read_bytes()
     _url, first = upload_file(client, headers, data)
     _url, second = upload_file(client, headers, data, name="again.mp4")
     assert second.status_code == 200
@@ -124,10 +122,10 @@ def test_the_same_file_twice_reuses_the_asset(client, teacher, library):
     "clip", ["text", "garbage", "truncated", "scrambled", "audio_only", "cover_art", "blink"]
 )
 def test_what_is_not_a_playable_video_is_refused_and_leaves_nothing(
-    app, client, teacher, library, clip
+    app, client, teacher, clips, clip
 ):
     headers = api_token(client, teacher)
-    _url, completed = upload_file(client, headers, library[clip].read_bytes())
+    _url, completed = upload_file(client, headers, clips[clip].read_bytes())
     assert completed.status_code == 422
     error = completed.get_json()["error"]
     assert error["code"] == "unsupported_media"
@@ -139,9 +137,9 @@ def test_what_is_not_a_playable_video_is_refused_and_leaves_nothing(
 
 
 @pytest.mark.parametrize("app_config", [{"LMS_VIDEO_MAX_DURATION_S": 5}])
-def test_a_video_longer_than_the_limit_is_refused(client, teacher, library):
+def test_a_video_longer_than_the_limit_is_refused(client, teacher, clips):
     headers = api_token(client, teacher)
-    _url, completed = upload_file(client, headers, library["long"].read_bytes())
+    _url, completed = upload_file(client, headers, clips["long"].read_bytes())
     assert completed.status_code == 422
     assert "5 分钟" not in completed.get_json()["error"]["message"]  # 0 minutes rounds down
     assert "太长" in completed.get_json()["error"]["message"]
@@ -149,9 +147,7 @@ def test_a_video_longer_than_the_limit_is_refused(client, teacher, library):
 
 def test_a_wrong_offset_is_a_conflict_that_names_the_right_one(client, teacher):
     headers = api_token(client, teacher)
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "a.mp4", "size": 10}, headers=headers
-    ).get_json()["upload_url"]
+    url = start_upload(client, headers, 10)
     ok = client.patch(url, data=b"abcd", headers={**headers, "Upload-Offset": "0"})
     assert ok.get_json()["offset"] == 4
     wrong = client.patch(url, data=b"efgh", headers={**headers, "Upload-Offset": "0"})
@@ -164,9 +160,7 @@ def test_a_wrong_offset_is_a_conflict_that_names_the_right_one(client, teacher):
 
 def test_more_bytes_than_declared_are_refused(client, teacher):
     headers = api_token(client, teacher)
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "a.mp4", "size": 4}, headers=headers
-    ).get_json()["upload_url"]
+    url = start_upload(client, headers, 4)
     response = client.patch(url, data=b"too many bytes", headers={**headers, "Upload-Offset": "0"})
     assert response.status_code == 413
     assert db.session.scalar(select(Upload.received)) == 0
@@ -174,23 +168,19 @@ def test_more_bytes_than_declared_are_refused(client, teacher):
 
 def test_an_unfinished_upload_cannot_be_completed(client, teacher):
     headers = api_token(client, teacher)
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "a.mp4", "size": 10}, headers=headers
-    ).get_json()["upload_url"]
+    url = start_upload(client, headers, 10)
     client.patch(url, data=b"abc", headers={**headers, "Upload-Offset": "0"})
     response = client.post(f"{url}/complete", headers=headers)
     assert response.status_code == 409
     assert rows(Upload) == 1
 
 
-def test_an_upload_cut_off_half_way_resumes_where_it_stopped(client, teacher, library):
+def test_an_upload_cut_off_half_way_resumes_where_it_stopped(client, teacher, clips):
     """A chunk whose connection drops keeps the bytes that arrived; the client asks for the
     offset and sends the rest."""
     headers = api_token(client, teacher)
-    data = library["long"].read_bytes()
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "cut.mp4", "size": len(data)}, headers=headers
-    ).get_json()["upload_url"]
+    data = clips["long"].read_bytes()
+    url = start_upload(client, headers, len(data), name="cut.mp4")
 
     class Dropping(io.BytesIO):
         def read(self, size=-1):
@@ -210,9 +200,7 @@ def test_an_upload_cut_off_half_way_resumes_where_it_stopped(client, teacher, li
 
 def test_someone_elses_upload_is_not_found(client, teacher, create_user):
     headers = api_token(client, teacher)
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "a.mp4", "size": 10}, headers=headers
-    ).get_json()["upload_url"]
+    url = start_upload(client, headers, 10)
     other = create_user(Role.TEACHER, "嘉明镇", name="别的老师")
     theirs = api_token(client, other)
     assert (
@@ -275,16 +263,18 @@ def test_a_video_lesson_by_multipart_and_who_may_fetch_it(
     assert status_of(client, hls) == 200  # … unless the course is open
 
 
-def test_renditions_support_range_requests_and_refuse_odd_names(
-    app, client, teacher, create_course, library
-):
-    course = create_course(publish=False)
-    asset, _reused = media.save_stream(
-        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
-    )
-    media.add_video_lesson(course, title="视频", asset=asset)
+@pytest.fixture
+def draft_video(client, teacher, create_course, save_video) -> MediaAsset:
+    """A transcoded video in a draft course, its teacher signed in."""
+    asset = save_video(teacher)
+    media.add_video_lesson(create_course(publish=False), title="视频", asset=asset)
     db.session.commit()
     sign_in(client, teacher)
+    return asset
+
+
+def test_renditions_support_range_requests_and_refuse_odd_names(client, draft_video):
+    asset = draft_video
     mp4 = f"/media/{asset.id}/download.mp4"
     partial = client.get(mp4, headers={"Range": "bytes=0-99"})
     assert partial.status_code == 206
@@ -295,14 +285,8 @@ def test_renditions_support_range_requests_and_refuse_odd_names(
 
 
 @pytest.mark.parametrize("app_config", [{"LMS_ACCEL_REDIRECT_PREFIX": "/protected-media/"}])
-def test_production_hands_the_bytes_to_nginx(client, teacher, create_course, library):
-    course = create_course(publish=False)
-    asset, _reused = media.save_stream(
-        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
-    )
-    media.add_video_lesson(course, title="视频", asset=asset)
-    db.session.commit()
-    sign_in(client, teacher)
+def test_production_hands_the_bytes_to_nginx(client, draft_video):
+    asset = draft_video
     response = client.get(f"/media/{asset.id}/master.m3u8")
     assert response.status_code == 200
     assert (
@@ -312,10 +296,8 @@ def test_production_hands_the_bytes_to_nginx(client, teacher, create_course, lib
     assert response.data == b""
 
 
-def test_a_failed_transcode_shows_the_reason_and_can_be_retried(app, client, teacher, library):
-    asset, _reused = media.save_stream(
-        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
-    )
+def test_a_failed_transcode_shows_the_reason_and_can_be_retried(app, client, teacher, save_video):
+    asset = save_video(teacher)
     db.session.commit()
     db.session.refresh(asset)
     assert asset.status is MediaStatus.READY
@@ -334,11 +316,9 @@ def test_a_failed_transcode_shows_the_reason_and_can_be_retried(app, client, tea
     assert state["hls_url"]  # the earlier, complete renditions keep playing
 
 
-def test_lesson_media_link_is_removed_with_the_lesson(teacher, create_course, library):
+def test_lesson_media_link_is_removed_with_the_lesson(teacher, create_course, save_video):
     course = create_course(publish=False)
-    asset, _reused = media.save_stream(
-        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
-    )
+    asset = save_video(teacher)
     lesson = media.add_video_lesson(course, title="视频", asset=asset)
     db.session.commit()
     courses.delete_lesson(lesson)
@@ -353,9 +333,7 @@ def test_expired_uploads_are_refused_and_swept_away(app, client, teacher):
     from lms.media.tasks import delete_expired_uploads
 
     headers = api_token(client, teacher)
-    url = client.post(
-        "/api/v1/uploads", json={"filename": "a.mp4", "size": 10}, headers=headers
-    ).get_json()["upload_url"]
+    url = start_upload(client, headers, 10)
     client.patch(url, data=b"abc", headers={**headers, "Upload-Offset": "0"})
     upload = db.session.scalar(select(Upload))
     upload.expires_at = utcnow() - timedelta(seconds=1)
@@ -401,10 +379,47 @@ def test_captions_are_checked_and_served_with_the_lesson(
     response.close()
 
 
-def test_retranscode_command_queues_assets_again(app, teacher, library):
-    asset, _reused = media.save_stream(
-        teacher, filename="a.mp4", stream=io.BytesIO(library["long"].read_bytes())
-    )
+def test_the_plain_video_lesson_form_keeps_nothing_of_a_refused_lesson(
+    app, client, teacher, create_course, small_clip
+):
+    """Without JavaScript the form carries the video itself: a lesson the form refuses takes
+    the new video with it, and the corrected form is saved with its video in one go."""
+    course = create_course(publish=False)
+    sign_in(client, teacher)
+
+    def post(captions: bytes):
+        with open(small_clip, "rb") as handle:
+            return client.post(
+                f"/courses/{course.id}/lessons/new-video",
+                data={
+                    "title": "视频课",
+                    "required": "y",
+                    "file": (handle, "课.mp4"),
+                    "captions": (io.BytesIO(captions), "a.vtt"),
+                },
+                content_type="multipart/form-data",
+            )
+
+    refused = post(b"1\n00:00:00,000 --> 00:00:01,000\nSRT, not WebVTT\n")
+    assert refused.status_code == 422
+    assert "WebVTT" in refused.get_data(as_text=True)
+    assert rows(MediaAsset) == 0
+    assert rows(LessonMedia) == 0
+    assert media_files(app, "originals") == []
+    assert media_files(app, "uploads") == []
+
+    saved = post("WEBVTT\n\n00:00.000 --> 00:02.000\n大家好\n".encode())
+    assert saved.status_code == 302
+    link = db.session.scalar(select(LessonMedia))
+    assert link.lesson.title == "视频课"
+    assert link.captions_path
+    assert link.asset.status is MediaStatus.READY
+    assert link.lesson.duration_s == 4
+    assert media_files(app, "uploads") == []
+
+
+def test_retranscode_command_queues_assets_again(app, teacher, save_video):
+    asset = save_video(teacher)
     db.session.commit()
     runner = app.test_cli_runner()
     assert runner.invoke(args=["media", "retranscode"]).exit_code != 0  # needs ids or --all
