@@ -57,7 +57,6 @@ from lms.core.time import local, utcnow
 from lms.courses import operations as courses
 from lms.courses.models import Course, CourseStatus, Lesson, LessonKind
 from lms.credits import checks, documents, operations
-from lms.credits.learning_file import ItemKind, build
 from lms.credits.models import (
     CreditAccount,
     LearningOutcome,
@@ -69,6 +68,7 @@ from lms.credits.models import (
 from lms.extensions import db
 from lms.learning import operations as learning
 from lms.learning.models import Enrolment, LessonProgress
+from lms.records.learning_file import ItemKind, build
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench#2026x"

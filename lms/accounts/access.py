@@ -67,6 +67,14 @@ def get_managed_user_or_404(actor: User, user_id: int) -> User:
     return user
 
 
+def get_grant_or_404(actor: User, grant_id: int) -> RoleGrant:
+    """A role grant of someone *actor* manages; else 404."""
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None or not can_manage_user(actor, grant.user):
+        abort(404)
+    return grant
+
+
 def managed_units(user: User) -> list[OrgUnit]:
     """Every unit in *user*'s administrative scope, in tree order."""
     scopes = grant_units(user, Role.ADMIN)

@@ -19,9 +19,9 @@ from lms.accounts.forms import (
     SignInForm,
     SignUpForm,
 )
-from lms.accounts.models import Level, Notice, OrgUnit, Role, RoleGrant, User
-from lms.core.errors import OperationError
-from lms.core.forms import EmptyForm, render_form, require_form_token, show_errors
+from lms.accounts.models import Level, Notice, OrgUnit, Role, User
+from lms.core.forms import EmptyForm, attempt, render_form, require_form_token
+from lms.core.paging import paginate
 from lms.core.web import int_arg
 from lms.extensions import db
 
@@ -54,7 +54,7 @@ def sign_up():
     form = SignUpForm()
     form.org_unit_id.choices = village_choices()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as result:
             user = operations.register_resident(
                 phone=form.phone.data,
                 password=form.password.data,
@@ -62,10 +62,7 @@ def sign_up():
                 org_unit=db.session.get(OrgUnit, form.org_unit_id.data),
                 birth_year=form.birth_year.data,
             )
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        if result.ok:
             login_user(user, remember=True)
             flash(_("注册成功，欢迎您，%(name)s！", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -118,19 +115,18 @@ def set_language(code: str):
 def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, done=_("密码已修改，其他设备上的登录已退出")) as result:
             operations.change_password(current_user, current=form.current.data, new=form.new.data)
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
+        if result.ok:
             login_user(current_user._get_current_object(), remember=True)  # this one stays in
-            flash(_("密码已修改，其他设备上的登录已退出"), "success")
             return redirect(url_for("accounts.account"))
     return render_form("accounts/account.html", form)
 
 
 # Administration -----------------------------------------------------------------------------
+
+
+PEOPLE_PER_PAGE = 30
 
 
 def _require_admin() -> list[OrgUnit]:
@@ -156,16 +152,14 @@ def people():
         query = query.where(
             or_(User.name.contains(q, autoescape=True), User.phone.contains(q, autoescape=True))
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    per_page = 30
-    users = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    found = paginate(query, page=page, per_page=PEOPLE_PER_PAGE)
     return render_template(
         "admin/people.html",
-        users=users,
+        users=found.items,
         q=q,
-        page=page,
-        total=total,
-        pages=max(1, -(-total // per_page)),
+        page=found.page,
+        total=found.total,
+        pages=found.pages,
     )
 
 
@@ -179,17 +173,13 @@ def person(user_id: int):
         SelectChoice(unit.id, unit.full_name) for unit in access.managed_units(current_user)
     ]
     if form.validate_on_submit():
-        unit = db.session.get(OrgUnit, form.org_unit_id.data)
-        try:
-            operations.grant_role(current_user, user, Role(form.role.data), unit)
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(
-                _("已授予 %(name)s %(role)s 角色", name=user.name, role=Role(form.role.data).label),
-                "success",
-            )
+        role, unit = Role(form.role.data), db.session.get(OrgUnit, form.org_unit_id.data)
+        if not access.can_grant(current_user, role, unit):
+            abort(403, _("您只能在自己管理的范围内授权"))
+        done = _("已授予 %(name)s %(role)s 角色", name=user.name, role=role.label)
+        with attempt(form, done=done) as result:
+            operations.grant_role(current_user, user, role, unit)
+        if result.ok:
             return redirect(url_for("accounts.person", user_id=user.id))
     return render_form(
         "admin/person.html", form, user=user, can_withdraw=access.can_withdraw, empty=EmptyForm()
@@ -201,9 +191,9 @@ def person(user_id: int):
 def withdraw_grant(grant_id: int):
     _require_admin()
     require_form_token()
-    grant = db.session.get(RoleGrant, grant_id)
-    if grant is None or not access.can_manage_user(current_user, grant.user):
-        abort(404)
+    grant = access.get_grant_or_404(current_user, grant_id)
+    if not access.can_withdraw(current_user, grant):
+        abort(403, _("不能撤销这项授权"))
     user_id = grant.user_id
     operations.withdraw_grant(current_user, grant)
     db.session.commit()
@@ -230,7 +220,7 @@ def unit(unit_id: int):
         if unit.level.child is None:
             abort(400)
         if child_form.validate_on_submit():
-            try:
+            with attempt(child_form, done=_("已添加下级单位")) as result:
                 operations.create_org_unit(
                     name=child_form.name.data,
                     code=operations.next_child_code(unit),
@@ -238,21 +228,13 @@ def unit(unit_id: int):
                     parent=unit,
                     population=child_form.population.data,
                 )
-            except OperationError as error:
-                show_errors(child_form, error)
-            else:
-                db.session.commit()
-                flash(_("已添加下级单位"), "success")
+            if result.ok:
                 return redirect(url_for("accounts.unit", unit_id=unit.id))
         form = OrgUnitForm(obj=unit, formdata=None)
     elif form.validate_on_submit():
-        try:
+        with attempt(form, done=_("已保存")) as result:
             operations.update_org_unit(unit, name=form.name.data, population=form.population.data)
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("已保存"), "success")
+        if result.ok:
             return redirect(url_for("accounts.unit", unit_id=unit.id))
     failed = bool(form.errors or form.form_errors or child_form.errors or child_form.form_errors)
     return render_template("admin/unit.html", unit=unit, form=form, child_form=child_form), (

@@ -37,6 +37,15 @@ def send_media_file(
     return response
 
 
+def attachment(body: bytes, name: str, mimetype: str, *, inline: bool = False):
+    """A private, never-cached download named *name*."""
+    response = make_response(body)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = content_disposition(name, inline=inline)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def content_disposition(name: str, *, inline: bool) -> str:
     """RFC 6266 with RFC 5987's filename* so Chinese names survive; an ASCII fallback first."""
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")

@@ -1,13 +1,10 @@
-"""The printable and downloadable forms of a transcript, made from its signed snapshot; and the
-one way a download is answered (the learning file's exports use it too)."""
+"""The printable and downloadable forms of a transcript, made from its signed snapshot."""
 
 from __future__ import annotations
 
 import json
 
-from flask import make_response
-
-from lms.core.files import content_disposition
+from lms.core.files import attachment
 from lms.credits import pdf
 from lms.credits.models import Transcript
 
@@ -16,15 +13,6 @@ def transcript_pdf(transcript: Transcript) -> bytes:
     """The PDF of an issued transcript, drawn from its signed snapshot (never from live data,
     so it always says what was certified at the time of issue)."""
     return pdf.render_transcript_pdf(transcript.document["transcript"])
-
-
-def attachment(body: bytes, name: str, mimetype: str, *, inline: bool = False):
-    """A private, never-cached download named *name*."""
-    response = make_response(body)
-    response.headers["Content-Type"] = mimetype
-    response.headers["Content-Disposition"] = content_disposition(name, inline=inline)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def transcript_download(transcript: Transcript, fmt: str):

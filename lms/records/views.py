@@ -8,9 +8,9 @@ import json
 from flask import render_template, request
 from flask_login import current_user, login_required
 
+from lms.core.files import attachment
 from lms.core.paging import paginate_list
 from lms.core.web import int_arg
-from lms.credits.documents import attachment
 from lms.records import bp, documents
 from lms.records.access import get_holder_or_404
 from lms.records.learning_file import ItemKind, LearningFile, build

@@ -11,6 +11,7 @@ from html import escape
 from whoosh import highlight, qparser, sorting
 from whoosh.query import And, Every, NullQuery, Query, Term
 
+from lms.core.paging import Paged
 from lms.search.analysis import has_cjk, query_pinyin, words
 from lms.search.index import make_schema, searcher
 
@@ -30,8 +31,10 @@ class Hit:
     type: str = "course"
 
 
-@dataclass
-class Results:
+@dataclass(kw_only=True)
+class Results(Paged):
+    """One page of hits (``Paged``: items, total, page, per_page, pages) with its facets."""
+
     q: str
     items: list[Hit] = field(default_factory=list)
     total: int = 0
@@ -40,10 +43,6 @@ class Results:
     categories: dict[int, int] = field(default_factory=dict)  # category id -> count
     towns: dict[str, int] = field(default_factory=dict)  # town name -> count
     suggestion: str | None = None
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _parser(*, operators: bool = True) -> qparser.QueryParser:
