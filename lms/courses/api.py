@@ -9,12 +9,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.accounts.models import OrgUnit
-from lms.core.api import ApiError, Id, Page, Schema, endpoint, not_found
+from lms.core.api import ApiError, Id, Page, Schema, endpoint
 from lms.core.errors import field_error
 from lms.core.models import MAX_ID
+from lms.core.paging import paginate
 from lms.courses import access, api_bp, operations
 from lms.courses.catalogue import catalogue_query, enrolled_course_ids
 from lms.courses.models import Category, Course
@@ -33,6 +34,7 @@ class CourseIn(Schema):
     summary: str = Field("", max_length=40000)
     category: str | int = Field(description="分类名称或编号")
     hours: Decimal = Field(description="学时，保留一位小数")
+    is_open: bool = Field(False, description="公开课（无需登录即可学习）")
 
 
 class Ref(BaseModel):
@@ -137,7 +139,6 @@ def detail_out(course: Course) -> dict:
     auth=False,
 )
 def list_courses(query: CourseQuery):
-    page, per_page = query.page, query.per_page
     org_unit = None
     if query.org_unit_id is not None:
         org_unit = db.session.get(OrgUnit, query.org_unit_id)
@@ -146,20 +147,22 @@ def list_courses(query: CourseQuery):
                 422, "validation_error", _("没有这个单位"), {"org_unit_id": [_("没有这个单位")]}
             )
     category = _category(query.category)
-    select_courses = catalogue_query(
-        q=query.q.strip(),
-        category_id=category.id if category else None,
-        org_unit=org_unit,
-        order=query.order,
+    paged = paginate(
+        catalogue_query(
+            q=query.q.strip(),
+            category_id=category.id if category else None,
+            org_unit=org_unit,
+            order=query.order,
+        ),
+        page=query.page,
+        per_page=query.per_page,
     )
-    total = db.session.scalar(select(func.count()).select_from(select_courses.subquery()))
-    courses = db.session.scalars(select_courses.limit(per_page).offset((page - 1) * per_page)).all()
-    enrolled = enrolled_course_ids(current_user, [course.id for course in courses])
+    enrolled = enrolled_course_ids(current_user, [course.id for course in paged.items])
     return CourseList(
-        items=[summary_out(course, enrolled) for course in courses],
-        total=total,
-        page=page,
-        per_page=per_page,
+        items=[summary_out(course, enrolled) for course in paged.items],
+        total=paged.total,
+        page=paged.page,
+        per_page=paged.per_page,
     ).model_dump(mode="json")
 
 
@@ -173,27 +176,17 @@ def list_courses(query: CourseQuery):
     status=201,
 )
 def create_course(body: CourseIn):
-    if not access.can_create_course(current_user):
-        raise ApiError(403, "forbidden", _("只有教师可以开设课程"))
+    access.ensure_can_create_course(current_user)
     course = operations.create_course(
         current_user,
         title=body.title,
         summary=body.summary,
         category=_category(body.category),
         hours=body.hours,
+        is_open=body.is_open,
     )
     db.session.commit()
     return detail_out(course), 201
-
-
-def course_or_error(course_id: int, *, for_edit: bool = False) -> Course:
-    """The course, if the caller may see it (else 404) and, *for_edit*, change it (else 403)."""
-    course = db.session.get(Course, course_id)
-    if course is None or not access.can_view_course(current_user, course):
-        raise not_found()
-    if for_edit and not access.can_edit_course(current_user, course):
-        raise ApiError(403, "forbidden", _("您不能修改这门课程"))
-    return course
 
 
 @endpoint(
@@ -205,7 +198,7 @@ def course_or_error(course_id: int, *, for_edit: bool = False) -> Course:
     auth=False,
 )
 def get_course(course_id: int):
-    return detail_out(course_or_error(course_id))
+    return detail_out(access.get_course_or_404(course_id, current_user))
 
 
 @endpoint(
@@ -216,7 +209,7 @@ def get_course(course_id: int):
     response=CourseDetail,
 )
 def publish_course(course_id: int):
-    course = course_or_error(course_id, for_edit=True)
+    course = access.get_course_or_404(course_id, current_user, for_edit=True)
     operations.publish_course(course)
     db.session.commit()
     return detail_out(course)

@@ -55,14 +55,15 @@ def create_course(
     category: Category | None,
     hours,
     provider: OrgUnit | None = None,
+    is_open: bool = False,
     cover=None,
 ) -> Course:
-    """A draft course taught by *teacher* and provided by one of the teacher's units."""
+    """A draft course taught by *teacher* and provided by one of the teacher's units (the
+    first one unless *provider* says which). Whether the caller may open courses at all is
+    asked before, in access."""
     units = access.teacher_units(teacher)
-    if not units:
-        raise Forbidden(_("只有教师可以开设课程"))
-    provider = provider or units[0]
-    if not any(unit.id == provider.id for unit in units):
+    provider = provider or (units[0] if units else None)
+    if provider is None or not any(unit.id == provider.id for unit in units):
         raise Forbidden(_("只能以自己任教的单位开设课程"))
     course = Course(
         title=clean_title(title),
@@ -73,6 +74,7 @@ def create_course(
         created_by=teacher,
         teachers=[teacher],
         status=CourseStatus.DRAFT,
+        is_open=is_open,
     )
     if cover is not None:
         course.cover = _store_cover(cover)
@@ -129,17 +131,18 @@ def unpublish_course(course: Course) -> Course:
     """Back to draft (the provider unit's administrators take a course down this way)."""
     if course.status is not CourseStatus.PUBLISHED:
         raise Conflict(_("课程未处于发布状态"))
-    course.status = CourseStatus.DRAFT
-    db.session.flush()
-    signals.course_unpublished.send(course)
-    return course
+    return _take_down(course, CourseStatus.DRAFT)
 
 
 def archive_course(course: Course) -> Course:
     """Archived courses leave the catalogue; enrolled residents keep their records."""
     if course.status is CourseStatus.ARCHIVED:
         raise Conflict(_("课程已归档"))
-    course.status = CourseStatus.ARCHIVED
+    return _take_down(course, CourseStatus.ARCHIVED)
+
+
+def _take_down(course: Course, status: CourseStatus) -> Course:
+    course.status = status
     db.session.flush()
     signals.course_unpublished.send(course)
     return course

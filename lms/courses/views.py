@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     abort,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -14,13 +13,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from lms.accounts import access as accounts_access
 from lms.core import storage
-from lms.core.errors import OperationError
-from lms.core.forms import EmptyForm, render_form, require_form_token, show_errors
+from lms.core.forms import EmptyForm, attempt, render_form, require_form_token
+from lms.core.paging import paginate
 from lms.core.web import int_arg
 from lms.courses import access, bp, operations
 from lms.courses.catalogue import ORDERS, active_categories, catalogue_query
@@ -50,22 +49,22 @@ def catalogue():
     category_id = int_arg("category")
     order = request.args.get("order", "newest")
     order = order if order in ORDERS else "newest"
-    page = _page_number()
-    per_page = current_app.config["LMS_PAGE_SIZE"]
-    query = catalogue_query(q=q, category_id=category_id, order=order)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    courses = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    paged = paginate(
+        catalogue_query(q=q, category_id=category_id, order=order),
+        page=_page_number(),
+        per_page=current_app.config["LMS_PAGE_SIZE"],
+    )
     categories = db.session.scalars(active_categories()).all()
     return render_template(
         "courses/catalogue.html",
-        courses=courses,
+        courses=paged.items,
         categories=categories,
         q=q,
         category_id=category_id,
         order=order,
-        page=page,
-        total=total,
-        pages=max(1, -(-total // per_page)),
+        page=paged.page,
+        total=paged.total,
+        pages=paged.pages,
     )
 
 
@@ -88,8 +87,24 @@ def cover(name: str):
 # Teaching -----------------------------------------------------------------------------------
 
 
+# the form's field is category_id; the operations call it category
+CATEGORY_FIELD = {"category": "category_id"}
+
+
 def _category_choices() -> list[SelectChoice]:
     return [SelectChoice(c.id, c.name) for c in db.session.scalars(active_categories())]
+
+
+def _course_fields(form: CourseForm) -> dict:
+    """What the course form says, as the keyword arguments of create_course/update_course."""
+    return {
+        "title": form.title.data,
+        "summary": form.summary.data,
+        "category": db.session.get(Category, form.category_id.data),
+        "hours": form.hours.data,
+        "is_open": form.is_open.data,
+        "cover": form.cover.data or None,
+    }
 
 
 @bp.get("/teach")
@@ -110,27 +125,13 @@ def teaching():
 @bp.route("/courses/new", methods=["GET", "POST"])
 @login_required
 def new_course():
-    if not access.can_create_course(current_user):
-        abort(403)
+    access.ensure_can_create_course(current_user)
     form = CourseForm()
     form.category_id.choices = _category_choices()
     if form.validate_on_submit():
-        try:
-            course = operations.create_course(
-                current_user,
-                title=form.title.data,
-                summary=form.summary.data,
-                category=db.session.get(Category, form.category_id.data),
-                hours=form.hours.data,
-                cover=form.cover.data or None,
-            )
-            course.is_open = form.is_open.data
-        except OperationError as error:
-            db.session.rollback()
-            show_errors(form, error, rename={"category": "category_id"})
-        else:
-            db.session.commit()
-            flash(_("课程已创建，请添加课时"), "success")
+        with attempt(form, done=_("课程已创建，请添加课时"), rename=CATEGORY_FIELD) as result:
+            course = operations.create_course(current_user, **_course_fields(form))
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=course.id))
     return render_form("courses/course_form.html", form, course=None)
 
@@ -144,22 +145,9 @@ def edit_course(course_id: int):
         form.summary.data = editable_text(course.summary)
     form.category_id.choices = _category_choices()
     if form.validate_on_submit():
-        try:
-            operations.update_course(
-                course,
-                title=form.title.data,
-                summary=form.summary.data,
-                category=db.session.get(Category, form.category_id.data),
-                hours=form.hours.data,
-                is_open=form.is_open.data,
-                cover=form.cover.data or None,
-            )
-        except OperationError as error:
-            db.session.rollback()
-            show_errors(form, error, rename={"category": "category_id"})
-        else:
-            db.session.commit()
-            flash(_("课程已保存"), "success")
+        with attempt(form, done=_("课程已保存"), rename=CATEGORY_FIELD) as result:
+            operations.update_course(course, **_course_fields(form))
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=course.id))
     return render_form(
         "courses/course_form.html",
@@ -177,27 +165,18 @@ def change_status(course_id: int, action: str):
     require_form_token()
     if action == "unpublish" and not access.can_unpublish_course(current_user, course):
         abort(403)
-    change = {
-        "publish": operations.publish_course,
-        "unpublish": operations.unpublish_course,
-        "archive": operations.archive_course,
+    change, done = {
+        "publish": (operations.publish_course, _("课程已发布")),
+        "unpublish": (operations.unpublish_course, _("课程已撤回为草稿")),
+        "archive": (operations.archive_course, _("课程已归档")),
     }[action]
-    try:
+    with attempt(done=done):
         change(course)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(
-            {
-                "publish": _("课程已发布"),
-                "unpublish": _("课程已撤回为草稿"),
-                "archive": _("课程已归档"),
-            }[action],
-            "success",
-        )
     return redirect(url_for("courses.edit_course", course_id=course.id))
+
+
+def _lesson_fields(form: TextLessonForm) -> dict:
+    return {"title": form.title.data, "body": form.body.data, "required": form.required.data}
 
 
 @bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
@@ -206,15 +185,9 @@ def new_lesson(course_id: int):
     course = access.get_course_or_404(course_id, current_user, for_edit=True)
     form = TextLessonForm()
     if form.validate_on_submit():
-        try:
-            operations.add_text_lesson(
-                course, title=form.title.data, body=form.body.data, required=form.required.data
-            )
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("课时已添加"), "success")
+        with attempt(form, done=_("课时已添加")) as result:
+            operations.add_text_lesson(course, **_lesson_fields(form))
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=course.id))
     return render_form("courses/lesson_form.html", form, course=course, lesson=None)
 
@@ -227,15 +200,9 @@ def edit_lesson(lesson_id: int):
     if not form.is_submitted():
         form.body.data = editable_text(lesson.body)
     if form.validate_on_submit():
-        try:
-            operations.update_text_lesson(
-                lesson, title=form.title.data, body=form.body.data, required=form.required.data
-            )
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("课时已保存"), "success")
+        with attempt(form, done=_("课时已保存")) as result:
+            operations.update_text_lesson(lesson, **_lesson_fields(form))
+        if result.ok:
             return redirect(url_for("courses.edit_course", course_id=lesson.course_id))
     return render_form("courses/lesson_form.html", form, course=lesson.course, lesson=lesson)
 
@@ -246,16 +213,11 @@ def change_lesson(lesson_id: int, action: str):
     lesson: Lesson = access.get_lesson_or_404(lesson_id, current_user, for_edit=True)
     require_form_token()
     course_id = lesson.course_id
-    try:
+    with attempt():
         if action == "delete":
             operations.delete_lesson(lesson)
         else:
             operations.move_lesson(lesson, -1 if action == "up" else 1)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
     return redirect(url_for("courses.edit_course", course_id=course_id))
 
 
@@ -265,17 +227,12 @@ def change_lesson(lesson_id: int, action: str):
 @bp.route("/admin/categories", methods=["GET", "POST"])
 @login_required
 def categories():
-    if not access.can_manage_categories(current_user):
-        abort(403)
+    access.ensure_can_manage_categories(current_user)
     form = CategoryForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, done=_("分类已添加")) as result:
             operations.create_category(form.name.data)
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("分类已添加"), "success")
+        if result.ok:
             return redirect(url_for("courses.categories"))
     categories = db.session.scalars(select(Category).order_by(Category.position, Category.id)).all()
     return render_form("courses/categories.html", form, categories=categories)
@@ -284,17 +241,11 @@ def categories():
 @bp.route("/admin/categories/<int:category_id>", methods=["GET", "POST"])
 @login_required
 def category(category_id: int):
-    if not access.can_manage_categories(current_user):
-        abort(403)
-    category = db.get_or_404(Category, category_id)
+    category = access.get_category_or_404(category_id, current_user)
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
-        try:
+        with attempt(form, done=_("分类已保存")) as result:
             operations.update_category(category, name=form.name.data, active=form.active.data)
-        except OperationError as error:
-            show_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("分类已保存"), "success")
+        if result.ok:
             return redirect(url_for("courses.categories"))
     return render_form("courses/category_form.html", form, category=category)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from lms.accounts.models import User
@@ -32,13 +33,14 @@ def can_study(user: User, lesson: Lesson) -> bool:
 
 
 def get_course_for_enrolment_or_404(course_id: int) -> Course:
+    """The course the current user enrols in or withdraws from, if they may see it."""
     return courses_access.get_course_or_404(course_id, current_user)
 
 
-def lesson_or_404(lesson_id: int) -> Lesson:
-    from lms.extensions import db
-
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not courses_access.can_view_course(current_user, lesson.course):
-        abort(404)
+def get_lesson_or_404(lesson_id: int, *, to_study: bool = False) -> Lesson:
+    """The lesson, if the current user may see its course (else 404) and, *to_study*, study
+    it (else 403). Pages and the API load lessons here alike."""
+    lesson = courses_access.get_lesson_or_404(lesson_id, current_user)
+    if to_study and not can_study(current_user, lesson):
+        abort(403, _("请先报名这门课程再开始学习"))
     return lesson

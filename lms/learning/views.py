@@ -7,15 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from lms.core.errors import OperationError
-from lms.core.forms import EmptyForm, require_form_token
+from lms.core.forms import EmptyForm, attempt, require_form_token
 from lms.courses.catalogue import register_enrolment_lookup
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
 from lms.learning import access, bp, operations
 from lms.learning.models import Enrolment
-from lms.media import access as media_access
-from lms.media.serializers import media_out
+from lms.learning.serializers import lesson_detail
 
 
 def _enrolled_ids(user, course_ids: list[int]) -> set[int]:
@@ -43,14 +41,10 @@ def _enrolment_helpers():
 def enrol(course_id: int):
     course = access.get_course_for_enrolment_or_404(course_id)
     require_form_token()
-    try:
+    with attempt() as result:
         _enrolment, new = operations.enrol(current_user, course)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("courses.course", course_id=course.id))
-    db.session.commit()
-    flash(_("报名成功，开始学习吧！") if new else _("您已报名这门课程"), "success")
+    if result.ok:
+        flash(_("报名成功，开始学习吧！") if new else _("您已报名这门课程"), "success")
     return redirect(url_for("courses.course", course_id=course.id))
 
 
@@ -59,13 +53,9 @@ def enrol(course_id: int):
 def withdraw(course_id: int):
     course = access.get_course_for_enrolment_or_404(course_id)
     require_form_token()
-    try:
+    with attempt() as result:
         operations.withdraw(current_user, course)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if result.ok:
         flash(_("已退出这门课程，学习记录仍会保留"), "info")
     return redirect(url_for("courses.course", course_id=course.id))
 
@@ -89,7 +79,7 @@ def my_courses():
 
 @bp.get("/lessons/<int:lesson_id>")
 def lesson(lesson_id: int):
-    lesson = access.lesson_or_404(lesson_id)
+    lesson = access.get_lesson_or_404(lesson_id)
     if not access.can_study(current_user, lesson):
         if not current_user.is_authenticated:
             return redirect(
@@ -103,7 +93,7 @@ def lesson(lesson_id: int):
         db.session.commit()
     lessons = lesson.course.lessons
     index = lessons.index(lesson)
-    link = media_access.lesson_media(lesson)
+    detail = lesson_detail(lesson, progress)
     return render_template(
         "learning/lesson.html",
         lesson=lesson,
@@ -112,10 +102,8 @@ def lesson(lesson_id: int):
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         progress=progress,
         enrolled=access.active_enrolment(current_user, lesson.course) is not None,
-        media=media_out(link.asset) if link else None,
-        captions_url=url_for("media.captions", lesson_id=lesson.id)
-        if link and link.captions_path
-        else None,
+        media=detail.media,
+        captions_url=detail.captions_url,
         empty=EmptyForm(),
     )
 
@@ -123,14 +111,8 @@ def lesson(lesson_id: int):
 @bp.post("/lessons/<int:lesson_id>/learnt")
 @login_required
 def learnt(lesson_id: int):
-    lesson = access.lesson_or_404(lesson_id)
+    lesson = access.get_lesson_or_404(lesson_id)
     require_form_token()
-    try:
+    with attempt(done=_("这一课已学完")):
         operations.mark_learnt(current_user, lesson)
-    except OperationError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("这一课已学完"), "success")
     return redirect(url_for("learning.lesson", lesson_id=lesson.id))

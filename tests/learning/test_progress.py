@@ -237,7 +237,12 @@ def test_unknown_or_someone_elses_visit_is_not_found(client, headers, video, cre
 
 def test_a_lesson_of_a_course_not_enrolled_in_records_nothing(client, resident, video):
     headers = api_token(client, resident)
-    assert client.post(f"/api/v1/lessons/{video.id}/visits", headers=headers).status_code == 403
+    response = client.post(f"/api/v1/lessons/{video.id}/visits", headers=headers)
+    assert response.status_code == 403
+    assert response.get_json()["error"] == {
+        "code": "forbidden",
+        "message": "请先报名这门课程再开始学习",
+    }
     assert db.session.scalar(select(func.count()).select_from(LessonVisit)) == 0
 
 

@@ -1,0 +1,67 @@
+"""How a lesson and its progress look from outside: one payload for the lesson page and the API."""
+
+from __future__ import annotations
+
+from flask import url_for
+from pydantic import BaseModel
+
+from lms.courses.models import Lesson
+from lms.learning.models import LessonProgress
+from lms.media import access as media_access
+from lms.media.serializers import MediaOut, media_out
+
+
+class ProgressOut(BaseModel):
+    watched_s: float
+    watched_ratio: float
+    completed: bool
+    resume_position_s: float
+
+
+class LessonDetail(BaseModel):
+    id: int
+    course_id: int
+    title: str
+    kind: str
+    duration_s: int | None
+    required: bool
+    body: str
+    media: MediaOut | None
+    captions_url: str | None
+    progress: ProgressOut | None
+
+
+def progress_out(lesson: Lesson, progress: LessonProgress | None) -> ProgressOut | None:
+    if progress is None:
+        return None
+    duration = lesson.duration_s or 0
+    ratio = (
+        min(1.0, progress.watched_s / duration)
+        if duration
+        else (1.0 if progress.completed_at else 0.0)
+    )
+    return ProgressOut(
+        watched_s=progress.watched_s,
+        watched_ratio=round(ratio, 4),
+        completed=progress.completed_at is not None,
+        resume_position_s=progress.resume_position_s,
+    )
+
+
+def lesson_detail(lesson: Lesson, progress: LessonProgress | None) -> LessonDetail:
+    """The lesson with its playable medium, captions and the learner's progress."""
+    link = media_access.lesson_media(lesson)
+    return LessonDetail(
+        id=lesson.id,
+        course_id=lesson.course_id,
+        title=lesson.title,
+        kind=lesson.kind.value,
+        duration_s=lesson.duration_s,
+        required=lesson.required,
+        body=lesson.body,
+        media=media_out(link.asset) if link else None,
+        captions_url=url_for("media.captions", lesson_id=lesson.id)
+        if link and link.captions_path
+        else None,
+        progress=progress_out(lesson, progress),
+    )
