@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.accounts import cli as accounts_cli
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
-    from lms.core import jobs, web
+    from lms.core import jobs, retry, web
     from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.media import cli as media_cli
@@ -81,4 +81,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
+    retry.init_app(app)  # every write runs again on a conflict with a concurrent one
     return app
