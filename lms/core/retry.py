@@ -69,7 +69,7 @@ def retrying(view: Callable) -> Callable:
                 db.session.rollback()
                 _rewind_uploads()
                 if attempt + 1 < attempts:
-                    time.sleep(random.uniform(0.005, 0.02) * (2**attempt))  # noqa: S311
+                    time.sleep(random.uniform(0.005, 0.02) * (2**attempt))
         raise Conflict(_("有其他操作同时进行，请稍后重试"))
 
     return run
