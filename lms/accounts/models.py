@@ -7,10 +7,11 @@ import enum
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.models import CreatedMixin, intpk, str40, str100, str_enum, utc_datetime
+from lms.core.time import utcnow
 from lms.extensions import db
 
 
@@ -195,3 +196,21 @@ class Notice(CreatedMixin, db.Model):
     read_at: Mapped[utc_datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who did what to whom, when and from where: staff actions on people (roles granted and
+    withdrawn), certifications of course hours. Written by operations, never changed."""
+
+    id: Mapped[intpk]
+    at: Mapped[utc_datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None: CLI
+    action: Mapped[str40]
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[int | None]
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    address: Mapped[str | None] = mapped_column(String(45))
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])

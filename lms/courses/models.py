@@ -6,7 +6,7 @@ import enum
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.accounts.models import OrgUnit, User
@@ -69,10 +69,17 @@ class Course(CreatedMixin, db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     published_at: Mapped[utc_datetime | None]
     enrolment_count: Mapped[int] = mapped_column(default=0)
+    # The declared 学时 are a claim; credits are earned on the hours a registrar certified
+    # against what the course contains (课程学时认定). None: not certified yet (学时待认定).
+    certified_hours: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
+    hours_certified_at: Mapped[utc_datetime | None]
+    hours_certified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    hours_certification_reason: Mapped[str | None] = mapped_column(Text)
 
     category: Mapped[Category] = relationship()
     provider: Mapped[OrgUnit] = relationship()
-    created_by: Mapped[User] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    hours_certified_by: Mapped[User | None] = relationship(foreign_keys=[hours_certified_by_id])
     teachers: Mapped[list[User]] = relationship(secondary=course_teacher, order_by=User.id)
     lessons: Mapped[list[Lesson]] = relationship(
         back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan"

@@ -63,6 +63,10 @@ class LessonProgress(db.Model):
     opened_at: Mapped[utc_datetime | None]
     last_heartbeat_at: Mapped[utc_datetime | None]
     completed_at: Mapped[utc_datetime | None]
+    # The watch-time bucket (law 4): seconds of new coverage that may still be credited, as of
+    # ``budget_at``; it refills at the fastest playback rate up to a small capacity.
+    budget_s: Mapped[float] = mapped_column(default=0.0)
+    budget_at: Mapped[utc_datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     user: Mapped[User] = relationship()

@@ -114,6 +114,7 @@ class Material(CreatedMixin, db.Model):
     path: Mapped[str200]
     kind: Mapped[str] = mapped_column(String(10))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
+    pages: Mapped[int | None]  # pages or slides, counted on upload (reading-time estimates)
 
     course: Mapped[Course] = relationship()
     lesson: Mapped[Lesson | None] = relationship()
