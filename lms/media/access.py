@@ -20,7 +20,7 @@ def can_upload(user: User) -> bool:
     )
 
 
-def require_uploader(user: User) -> None:
+def ensure_can_upload(user: User) -> None:
     """Refuse (403, saying why) anyone who may not upload video."""
     if not can_upload(user):
         abort(403, _("只有教师和管理员可以上传视频"))

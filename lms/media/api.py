@@ -93,7 +93,7 @@ def _upload_out(upload) -> dict:
     status=201,
 )
 def start_upload(body: UploadIn):
-    access.require_uploader(current_user)
+    access.ensure_can_upload(current_user)
     upload = operations.start_upload(current_user, filename=body.filename, size=body.size)
     db.session.commit()
     return _upload_out(upload), 201
@@ -223,7 +223,7 @@ def _uploaded_file():
 
 
 def _lesson_from_form(course: Course):
-    access.require_uploader(current_user)
+    access.ensure_can_upload(current_user)
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
     kind = request.form.get("kind", "video")
     if kind not in (LessonKind.VIDEO.value, LessonKind.DOCUMENT.value):

@@ -70,8 +70,7 @@ def captions(lesson_id: int):
 @login_required
 def new_video_lesson(course_id: int):
     course = courses_access.get_course_or_404(course_id, current_user, for_edit=True)
-    if not access.can_upload(current_user):
-        abort(403)
+    access.ensure_can_upload(current_user)
     # A plain form post may carry the whole video; chunked uploads arrive through the API.
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
     form = VideoLessonForm()

@@ -346,6 +346,25 @@ def test_expired_uploads_are_refused_and_swept_away(app, client, teacher):
     assert media_files(app, "uploads") == []
 
 
+SRT = b"1\n00:00:00,000 --> 00:00:01,000\nSRT, not WebVTT\n"
+
+
+def post_video(client, url: str, clip, captions: bytes, *, headers=None, **fields):
+    """Post *clip* with *captions* as the multipart form of a lesson titled 字幕课."""
+    with open(clip, "rb") as handle:
+        return client.post(
+            url,
+            headers=headers or {},
+            data={
+                "title": "字幕课",
+                "file": (handle, "课.mp4"),
+                "captions": (io.BytesIO(captions), "a.vtt"),
+                **fields,
+            },
+            content_type="multipart/form-data",
+        )
+
+
 def test_captions_are_checked_and_served_with_the_lesson(
     client, teacher, create_course, small_clip
 ):
@@ -353,20 +372,10 @@ def test_captions_are_checked_and_served_with_the_lesson(
     headers = api_token(client, teacher)
 
     def post(captions: bytes):
-        with open(small_clip, "rb") as handle:
-            return client.post(
-                f"/api/v1/courses/{course.id}/lessons",
-                headers=headers,
-                data={
-                    "title": "字幕课",
-                    "kind": "video",
-                    "file": (handle, "a.mp4"),
-                    "captions": (io.BytesIO(captions), "a.vtt"),
-                },
-                content_type="multipart/form-data",
-            )
+        url = f"/api/v1/courses/{course.id}/lessons"
+        return post_video(client, url, small_clip, captions, headers=headers, kind="video")
 
-    refused = post(b"1\n00:00:00,000 --> 00:00:01,000\nSRT, not WebVTT\n")
+    refused = post(SRT)
     assert refused.status_code == 422
     assert "WebVTT" in refused.get_json()["error"]["message"]
     vtt = "WEBVTT\n\n00:00.000 --> 00:02.000\n大家好，今天学习养猪。\n".encode()
@@ -388,19 +397,10 @@ def test_the_plain_video_lesson_form_keeps_nothing_of_a_refused_lesson(
     sign_in(client, teacher)
 
     def post(captions: bytes):
-        with open(small_clip, "rb") as handle:
-            return client.post(
-                f"/courses/{course.id}/lessons/new-video",
-                data={
-                    "title": "视频课",
-                    "required": "y",
-                    "file": (handle, "课.mp4"),
-                    "captions": (io.BytesIO(captions), "a.vtt"),
-                },
-                content_type="multipart/form-data",
-            )
+        url = f"/courses/{course.id}/lessons/new-video"
+        return post_video(client, url, small_clip, captions, required="y")
 
-    refused = post(b"1\n00:00:00,000 --> 00:00:01,000\nSRT, not WebVTT\n")
+    refused = post(SRT)
     assert refused.status_code == 422
     assert "WebVTT" in refused.get_data(as_text=True)
     assert rows(MediaAsset) == 0
@@ -411,7 +411,7 @@ def test_the_plain_video_lesson_form_keeps_nothing_of_a_refused_lesson(
     saved = post("WEBVTT\n\n00:00.000 --> 00:02.000\n大家好\n".encode())
     assert saved.status_code == 302
     link = db.session.scalar(select(LessonMedia))
-    assert link.lesson.title == "视频课"
+    assert link.lesson.title == "字幕课"
     assert link.captions_path
     assert link.asset.status is MediaStatus.READY
     assert link.lesson.duration_s == 4
