@@ -6,14 +6,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from lms.accounts import validation
+from lms.accounts import access, validation
 from lms.accounts.models import (
     ApiToken,
+    AuditEntry,
     Level,
     LoginAttempt,
     Notice,
@@ -259,23 +260,63 @@ def revoke_token(token: ApiToken) -> None:
 
 def grant_role(actor: User | None, user: User, role: Role, unit: OrgUnit) -> RoleGrant:
     """Grant *role* over *unit*, by *actor* (None: the command line). The caller has checked
-    that *actor* may grant it there; granting twice returns the existing grant."""
+    that *actor* may grant roles there. Nobody grants a role to themselves, and only a county
+    administrator grants the registrar role (registrars certify credits). Granting twice returns
+    the existing grant. The grant is audited."""
+    if actor is not None:
+        if actor.id == user.id:
+            raise Forbidden(_("不能给自己授予角色"))
+        if role is Role.REGISTRAR and not access.is_county_admin(actor):
+            raise Forbidden(_("只有县级管理员可以授予学分银行专员角色"))
     existing = db.session.scalar(select(RoleGrant).filter_by(user=user, role=role, org_unit=unit))
     if existing is not None:
         return existing
     grant = RoleGrant(user=user, role=role, org_unit=unit, granted_by=actor)
     db.session.add(grant)
     db.session.flush()
+    audit(actor, "role_granted", subject=user, target=grant, role=role.value, unit=unit.code)
     return grant
 
 
 def withdraw_grant(actor: User | None, grant: RoleGrant) -> None:
     """Withdraw *grant*, by *actor* (None: the command line); the caller has checked the scope.
-    Nobody withdraws their own grant, so an administrator cannot lock a unit out by mistake."""
+    Nobody withdraws their own grant, so an administrator cannot lock a unit out by mistake.
+    The withdrawal is audited (the grant row itself is deleted)."""
     if actor is not None and grant.user_id == actor.id:
         raise Forbidden(_("不能撤销这项授权"))
+    audit(
+        actor,
+        "role_withdrawn",
+        subject=grant.user,
+        target=grant,
+        role=grant.role.value,
+        unit=grant.org_unit.code,
+    )
     db.session.delete(grant)
     db.session.flush()
+
+
+def audit(
+    actor: User | None,
+    action: str,
+    *,
+    subject: User | None = None,
+    target: object | None = None,
+    **detail: object,
+) -> AuditEntry:
+    """Record that *actor* (None: the system or the command line) did *action* to *subject*
+    (a person) and *target* (any row with an id), with *detail*, from the request's address."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        subject_user_id=subject.id if subject is not None else None,
+        object_type=type(target).__tablename__ if target is not None else None,
+        object_id=getattr(target, "id", None),
+        detail=detail,
+        address=(request.remote_addr or None) if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry
 
 
 # Notices -------------------------------------------------------------------------------------
