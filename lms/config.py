@@ -51,6 +51,15 @@ DEFAULTS: dict[str, Any] = {
     "LMS_ACCEL_REDIRECT_PREFIX": None,
     "LMS_TRANSCRIPT_KEY_FILE": None,
     "LMS_PUBLIC_URL": None,
+    # Certifying more 学时 than a course's measured content × (1 + margin) needs a written reason.
+    "LMS_HOURS_MARGIN": 0.2,
+    # Reading time of text and document lessons (lms/learning/reading.py).
+    "LMS_READING_CHARS_PER_MINUTE": 300,
+    "LMS_READING_SECONDS_PER_PAGE": 60,
+    "LMS_READING_FLOOR_S": 30,
+    "LMS_READING_CAP_S": 1800,
+    # How long a process trusts an API token it has checked (sign-out revokes within this).
+    "LMS_TOKEN_CACHE_S": 5,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
@@ -66,6 +75,10 @@ ENVIRONMENT = {
     "LMS_TRANSCODE_STALL_S": "LMS_TRANSCODE_STALL_S",
     "LMS_TRANSCRIPT_KEY_FILE": "LMS_TRANSCRIPT_KEY_FILE",
     "LMS_PUBLIC_URL": "LMS_PUBLIC_URL",
+    "LMS_READING_CHARS_PER_MINUTE": "LMS_READING_CHARS_PER_MINUTE",
+    "LMS_READING_SECONDS_PER_PAGE": "LMS_READING_SECONDS_PER_PAGE",
+    "LMS_READING_FLOOR_S": "LMS_READING_FLOOR_S",
+    "LMS_READING_CAP_S": "LMS_READING_CAP_S",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -17,7 +18,7 @@ from lms.core.errors import field_error
 from lms.core.models import MAX_ID
 from lms.core.paging import paginate
 from lms.courses import access, api_bp, operations
-from lms.courses.catalogue import catalogue_query, enrolled_course_ids
+from lms.courses.catalogue import catalogue_query, course_credits, enrolled_course_ids
 from lms.courses.models import Category, Course
 from lms.extensions import db
 
@@ -47,8 +48,12 @@ class CourseSummary(BaseModel):
     title: str
     category: str
     category_id: int
-    hours: float
-    credits: float
+    hours: float = Field(description="申报学时")
+    certified_hours: float | None = Field(description="认定学时；学时待认定时为 null")
+    hours_status: Literal["certified", "pending"] = Field(
+        description="certified：学时已认定；pending：学时待认定（学完暂不计学分）"
+    )
+    credits: float | None = Field(description="按学分银行现行规则折算的学分；学时待认定时为 null")
     provider: Ref
     lesson_count: int
     enrolled: bool
@@ -91,13 +96,16 @@ def _category(value: str | int | None) -> Category | None:
 
 
 def summary_out(course: Course, enrolled: set[int]) -> CourseSummary:
+    credits = course_credits(course)
     return CourseSummary(
         id=course.id,
         title=course.title,
         category=course.category.name,
         category_id=course.category_id,
         hours=float(course.hours),
-        credits=float(course.credits),
+        certified_hours=None if course.certified_hours is None else float(course.certified_hours),
+        hours_status="pending" if course.certified_hours is None else "certified",
+        credits=None if credits is None else float(credits),
         provider=Ref(id=course.provider.id, name=course.provider.name),
         lesson_count=len(course.lessons),
         enrolled=course.id in enrolled,

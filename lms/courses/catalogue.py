@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 
 from sqlalchemy import Select, or_, select
 
@@ -67,3 +68,25 @@ def enrolled_course_ids(user, course_ids: Iterable[int]) -> set[int]:
     if not ids or not getattr(user, "is_authenticated", False):
         return set()
     return _enrolment_lookup(user, ids)
+
+
+# The credits a course earns are the credit bank's figure (its conversion rules applied to the
+# certified 学时). The credit bank, which depends on courses and not the other way round, gives
+# the catalogue its one function for it, so the pages, the API and the ledger share it.
+def _no_credits(course: Course) -> Decimal | None:
+    return None
+
+
+_credit_figure: Callable[[Course], Decimal | None] = _no_credits
+
+
+def register_credit_figure(figure: Callable[[Course], Decimal | None]) -> None:
+    global _credit_figure
+    _credit_figure = figure
+
+
+def course_credits(course: Course) -> Decimal | None:
+    """The credits *course* earns, or None while its 学时 await certification (学时待认定)."""
+    if course.certified_hours is None:
+        return None
+    return _credit_figure(course)

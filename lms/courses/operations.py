@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from lms.accounts import operations as accounts
 from lms.accounts.models import OrgUnit, User
 from lms.core import signals, storage
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
@@ -145,6 +147,98 @@ def _take_down(course: Course, status: CourseStatus) -> Course:
     course.status = status
     db.session.flush()
     signals.course_unpublished.send(course)
+    return course
+
+
+# Certified hours (课程学时认定) ----------------------------------------------------------------
+
+
+def _certified_hours(value) -> Decimal:
+    """What a registrar certifies: a positive number of 学时 with at most one decimal, no more
+    than 999.9. Unlike the declared hours, nothing is rounded: a certification says exactly
+    what was typed or it is refused."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        raise field_error("hours", _("学时必须是数字")) from None
+    if not amount.is_finite() or amount <= 0:
+        raise field_error("hours", _("学时必须大于 0"))
+    if amount > MAX_HOURS:
+        raise field_error("hours", _("学时不能超过 %(n)s", n=MAX_HOURS))
+    if amount != amount.quantize(Decimal("0.1")):
+        raise field_error("hours", _("学时最多保留一位小数"))
+    return amount.quantize(Decimal("0.1"))
+
+
+def hours_margin() -> Decimal:
+    """How far above the measured content hours may be certified without a written reason."""
+    return Decimal(str(current_app.config["LMS_HOURS_MARGIN"]))
+
+
+def certify_course_hours(
+    registrar: User,
+    course: Course,
+    *,
+    hours,
+    measured_hours: Decimal,
+    reason: str | None = None,
+    measured: dict | None = None,
+) -> Course:
+    """A registrar certifies the 学时 a course earns credits on, once, against what it contains
+    (*measured_hours*: video minutes and reading time, measured by the caller). Hours above the
+    measured content by more than the margin need a written reason, which is kept with the
+    course and in the audit trail. Whether *registrar* acts for the provider's unit is asked
+    before, in access; who may never certify (the course's teachers and author) is decided here.
+    """
+    if registrar.id == course.created_by_id or any(t.id == registrar.id for t in course.teachers):
+        raise Forbidden(_("您是这门课程的开设者或授课教师，不能认定它的学时"))
+    if course.certified_hours is not None:
+        raise Conflict(_("这门课程的学时已经认定过了，不能重复认定"))
+    amount = _certified_hours(hours)
+    reason = " ".join((reason or "").split())
+    if len(reason) > 500:
+        raise field_error("reason", _("理由不能超过 500 个字"))
+    ceiling = (Decimal(measured_hours) * (1 + hours_margin())).quantize(Decimal("0.1"))
+    if amount > ceiling and len(reason) < 2:
+        raise field_error(
+            "reason",
+            _(
+                "认定的 %(hours)s 学时超过实测内容 %(measured)s 学时较多（上限 %(ceiling)s），"
+                "请写明理由",
+                hours=amount,
+                measured=Decimal(measured_hours).quantize(Decimal("0.1")),
+                ceiling=ceiling,
+            ),
+        )
+    now = utcnow()
+    # One conditional UPDATE decides, so two registrars (or a double tap re-run after a
+    # conflict) cannot both certify.
+    result = db.session.execute(
+        update(Course)
+        .where(Course.id == course.id, Course.certified_hours.is_(None))
+        .values(
+            certified_hours=amount,
+            hours_certified_at=now,
+            hours_certified_by_id=registrar.id,
+            hours_certification_reason=reason or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(_("这门课程的学时已经认定过了，不能重复认定"))
+    db.session.refresh(course)
+    accounts.audit(
+        registrar,
+        "course_hours_certified",
+        target=course,
+        hours=str(amount),
+        declared_hours=str(course.hours),
+        measured_hours=str(Decimal(measured_hours).quantize(Decimal("0.1"))),
+        measured=measured or {},
+        margin=str(hours_margin()),
+        reason=reason,
+    )
+    db.session.flush()
     return course
 
 

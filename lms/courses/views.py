@@ -22,11 +22,17 @@ from lms.core.forms import EmptyForm, attempt, render_form, require_form_token
 from lms.core.paging import paginate
 from lms.core.web import int_arg
 from lms.courses import access, bp, operations
-from lms.courses.catalogue import ORDERS, active_categories, catalogue_query
+from lms.courses.catalogue import ORDERS, active_categories, catalogue_query, course_credits
 from lms.courses.content import editable_text
 from lms.courses.forms import CategoryForm, CourseForm, TextLessonForm
 from lms.courses.models import Category, Course, Lesson
 from lms.extensions import db
+
+
+@bp.app_context_processor
+def _course_helpers():
+    # The credits a course earns come from the credit bank (see catalogue.course_credits).
+    return {"course_credits": course_credits}
 
 
 def _page_number() -> int:

@@ -3,12 +3,14 @@ ledger, transcripts and their public verification. (The resident's learning file
 all of it beside the lower features' records, is the ``records`` feature above this one.)
 
 Lower features know nothing of credits: a completed course reaches this feature through the
-``course_completed`` signal.
+``course_completed`` signal, and the catalogue gets the credits a course earns through the one
+function registered with ``courses.catalogue.register_credit_figure``.
 """
 
 from flask import Blueprint
 
 from lms.core import signals
+from lms.courses.catalogue import register_credit_figure
 
 bp = Blueprint("credits", __name__)
 api_bp = Blueprint("credits_api", __name__, url_prefix="/api/v1")
@@ -28,7 +30,15 @@ def _course_completed(enrolment, **extra) -> None:
     record_course_completion(enrolment)
 
 
+def _course_credits(course):
+    from lms.credits.operations import credits_for_course
+
+    return credits_for_course(course)
+
+
 signals.user_created.connect(_open_account)
 signals.course_completed.connect(_course_completed)
+# The catalogue shows (pages and API) the credits a course earns as the bank converts them.
+register_credit_figure(_course_credits)
 
 from lms.credits import api, views  # noqa: E402,F401  (routes register on import)

@@ -13,6 +13,8 @@ from sqlalchemy import select
 
 from lms.accounts.access import grant_units, has_role_over, within
 from lms.accounts.models import OrgUnit, Role, User
+from lms.courses import access as courses_access
+from lms.courses.models import Course, CourseStatus
 from lms.credits import verification
 from lms.credits.models import (
     ConversionRule,
@@ -51,6 +53,12 @@ def can_certify(user: User, outcome: LearningOutcome) -> bool:
 
 def can_reverse(user: User, entry: LedgerEntry) -> bool:
     return can_manage_account(user, entry.account.user)
+
+
+def can_certify_course_hours(user: User, course: Course) -> bool:
+    """A registrar of the course's provider unit or above (whether they teach it is the
+    operation's rule, so that every caller is refused the same way)."""
+    return has_role_over(user, Role.REGISTRAR, course.provider)
 
 
 def certifying_unit(registrar: User, resident: User) -> OrgUnit | None:
@@ -92,6 +100,17 @@ def get_outcome_or_404(
     if to_decide and not can_certify(viewer, outcome):
         abort(403, _("您无权审核这位居民的学习成果"))
     return outcome
+
+
+def get_course_for_hours_or_404(course_id: int, viewer: User) -> Course:
+    """A course whose 学时 *viewer* would certify: 404 when they may not know it exists, 403
+    (with the reason) when they see it but it lies outside their registrar scope."""
+    course = db.session.get(Course, course_id)
+    if course is not None and can_certify_course_hours(viewer, course):
+        return course
+    if course is None or not courses_access.can_view_course(viewer, course):
+        abort(404)
+    abort(403, _("这门课程不在您认定学时的范围内"))
 
 
 def get_evidence_or_404(evidence_id: int, viewer: User) -> OutcomeEvidence:
@@ -178,3 +197,24 @@ def review_queue(
             .limit(limit)
         )
     )
+
+
+def courses_for_hours(registrar: User, *, certified: bool, limit: int = 200) -> list[Course]:
+    """Courses provided in the registrar's scope that residents can take (published or
+    archived): those still waiting for their 学时 to be certified (oldest first), or those
+    certified (most recent first)."""
+    scopes = registrar_units(registrar)
+    query = (
+        select(Course)
+        .join(OrgUnit, Course.provider_id == OrgUnit.id)
+        .where(Course.status != CourseStatus.DRAFT, within(scopes, OrgUnit.path))
+    )
+    if certified:
+        query = query.where(Course.certified_hours.is_not(None)).order_by(
+            Course.hours_certified_at.desc(), Course.id.desc()
+        )
+    else:
+        query = query.where(Course.certified_hours.is_(None)).order_by(
+            Course.published_at, Course.id
+        )
+    return list(db.session.scalars(query.limit(limit)))

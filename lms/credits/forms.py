@@ -129,3 +129,19 @@ class VerifyForm(FlaskForm):
 
 class VerifyFileForm(FlaskForm):
     document = FileField(_l("学分证明 JSON 文件"), render_kw={"accept": "application/json,.json"})
+
+
+class CourseHoursForm(FlaskForm):
+    """A registrar's certification of a course's 学时. The hours are checked exactly by the
+    operation (a number with at most one decimal), so the field keeps what was typed."""
+
+    hours = StringField(
+        _l("认定学时"),
+        validators=[DataRequired(_l("请填写认定的学时")), Length(max=20)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
+    reason = TextAreaField(
+        _l("理由（认定学时明显多于实测内容时必填）"),
+        validators=[Optional(), Length(max=500)],
+        render_kw={"rows": 2},
+    )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lms.accounts.models import OrgUnit, User
@@ -113,6 +113,9 @@ class CreditAccount(db.Model):
     __table_args__ = (UniqueConstraint("year", "sequence"),)
 
 
+OUTCOME_ONCE_WHERE = "status IN ('pending', 'certified') AND course_id IS NULL"
+
+
 class LearningOutcome(CreatedMixin, db.Model):
     """Something a resident learnt that the bank may turn into credits. An online course's
     outcome is certified by the system; offline ones wait for a registrar."""
@@ -147,8 +150,23 @@ class LearningOutcome(CreatedMixin, db.Model):
         back_populates="outcome", order_by="OutcomeEvidence.id"
     )
 
-    # One outcome per resident and course, however often completion is signalled.
-    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+    # One outcome per resident and course, however often completion is signalled; and one
+    # live (pending or certified) outcome per resident for the same offline learning, however
+    # often the form is sent (a double tap, a retried request).
+    __table_args__ = (
+        UniqueConstraint("user_id", "course_id"),
+        Index(
+            "ix_learning_outcome_once",
+            "user_id",
+            "kind",
+            "title",
+            "occurred_on",
+            "hours",
+            unique=True,
+            sqlite_where=text(OUTCOME_ONCE_WHERE),
+            postgresql_where=text(OUTCOME_ONCE_WHERE),
+        ),
+    )
 
 
 class OutcomeEvidence(db.Model):

@@ -101,7 +101,7 @@ def _enrolment_items(user: User) -> list[Item]:
             Enrolment.completed_at,
             Course.id,
             Course.title,
-            Course.hours,
+            Course.certified_hours,
         )
         .join(Course, Enrolment.course_id == Course.id)
         .where(Enrolment.user_id == user.id)
@@ -115,8 +115,11 @@ def _enrolment_items(user: User) -> list[Item]:
                     completed_at,
                     ItemKind.COURSE,
                     title,
+                    # The course's certified 学时; none counted while they await certification.
                     hours=hours,
-                    detail=_("全部必修课时已学完"),
+                    detail=_("全部必修课时已学完")
+                    if hours is not None
+                    else _("全部必修课时已学完 · 学时待认定，认定后计入学分"),
                     ref=ref,
                 )
             )

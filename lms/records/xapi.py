@@ -102,10 +102,13 @@ def _statement(site: str, item, ref: dict) -> dict | None:
             "id": _statement_id(site, "course-completed", ref["course_id"]),
             "verb": _verb("completed"),
             "object": _course(site, ref, item.title),
-            "result": {
-                "completion": True,
-                "extensions": {f"{site}/xapi/hours": str(item.hours)},
-            },
+            # Hours only once certified: an uncertified course's claim is not a result.
+            "result": {"completion": True}
+            | (
+                {"extensions": {f"{site}/xapi/hours": str(item.hours)}}
+                if item.hours is not None
+                else {}
+            ),
         }
     if item.kind is ItemKind.LESSON:
         parent = {"contextActivities": {"parent": [_course(site, ref, ref["course_title"])]}}

@@ -58,7 +58,9 @@ def test_catalogue_lists_published_courses_newest_first(client, catalogue):
     item = body["items"][1]
     assert item["category"] == "法制教育"
     assert item["hours"] == 4.0
-    assert item["credits"] == 0.2
+    assert item["hours_status"] == "pending"  # 学时待认定: no credits shown yet
+    assert item["certified_hours"] is None
+    assert item["credits"] is None
     assert item["provider"]["name"] == "福集镇"
     assert item["lesson_count"] == 2
     assert item["enrolled"] is False

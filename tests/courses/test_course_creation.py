@@ -56,7 +56,10 @@ def test_teacher_creates_a_course_through_the_api(app, teacher, categories):
     assert created["status"] == "draft"
     assert created["category"] == "农村实用技术"
     assert created["hours"] == 2.5
-    assert created["credits"] == 0.2
+    # Declared 学时 are a claim: no credits until a registrar certifies them.
+    assert created["certified_hours"] is None
+    assert created["hours_status"] == "pending"
+    assert created["credits"] is None
     assert created["provider"] == {"id": unit("福集镇").id, "name": "福集镇"}
     assert created["teachers"] == [{"id": teacher.id, "name": "李老师"}]
     assert created["lessons"] == []

@@ -4,6 +4,7 @@ PostgreSQL (LMS_TEST_DATABASE_URL). Whatever the interleaving, one posting per o
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from lms.accounts.models import User
 from lms.core.errors import OperationError
+from lms.core.time import utcnow
 from lms.courses.models import Course
 from lms.credits import ledger, operations
 from lms.credits.models import LearningOutcome, LedgerEntry
@@ -84,7 +86,7 @@ def assert_books_hold(user_id: int, expected: Decimal) -> None:
 def test_fifty_completions_of_the_same_course_post_once(app, resident, create_course):
     course = create_course(hours=16, lessons=1)
     learning.enrol(resident, course)
-    learning.open_lesson(resident, course.lessons[0])
+    learning.open_lesson(resident, course.lessons[0], now=utcnow() - timedelta(hours=1))
     db.session.commit()
     user_id, course_id = resident.id, course.id
 

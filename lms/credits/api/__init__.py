@@ -2,4 +2,10 @@
 ``operations``: accounts, outcomes (with reversals), conversion rules, transcripts (with
 public verification)."""
 
-from lms.credits.api import accounts, outcomes, rules, transcripts  # noqa: F401  (routes)
+from lms.credits.api import (  # noqa: F401  (routes)
+    accounts,
+    course_hours,
+    outcomes,
+    rules,
+    transcripts,
+)

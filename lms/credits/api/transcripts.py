@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from lms.core.api import ApiError, Schema, endpoint, json_body
+from lms.core.time import utcnow
 from lms.credits import access, api_bp, operations, verification
 from lms.credits.documents import transcript_download
 from lms.credits.models import Transcript
@@ -43,12 +44,19 @@ def _transcript_out(transcript: Transcript) -> dict:
 
 
 @endpoint(
-    api_bp, "/me/transcripts", "POST", summary="开具学分证明", response=TranscriptOut, status=201
+    api_bp,
+    "/me/transcripts",
+    "POST",
+    summary="开具学分证明（学分没有变化时返回上一份，200）",
+    response=TranscriptOut,
+    status=201,
 )
 def issue_transcript():
+    started = utcnow()
     transcript = operations.issue_transcript(current_user)
     db.session.commit()
-    return _transcript_out(transcript), 201
+    # Nothing changed since the last one: that one is the answer (200), not a new serial.
+    return _transcript_out(transcript), 201 if transcript.issued_at >= started else 200
 
 
 @endpoint(api_bp, "/me/transcripts", "GET", summary="我开具过的学分证明")

@@ -13,6 +13,7 @@ from lms.credits.operations.accounts import (
     open_missing_accounts,
     post_entry,
 )
+from lms.credits.operations.course_hours import Measured, certify_course_hours, measure_course
 from lms.credits.operations.outcomes import (
     certify_outcome,
     record_course_completion,
@@ -25,6 +26,7 @@ from lms.credits.operations.rules import (
     Conversion,
     applicable_rule,
     convert,
+    credits_for_course,
     current_rules,
     describe_rule,
     earned_this_year,
@@ -36,10 +38,13 @@ from lms.credits.operations.transcripts import issue_transcript, standing_entrie
 __all__ = [
     "DEFAULT_HOURS_PER_CREDIT",
     "Conversion",
+    "Measured",
     "account_for",
     "applicable_rule",
+    "certify_course_hours",
     "certify_outcome",
     "convert",
+    "credits_for_course",
     "current_rules",
     "describe_rule",
     "earned_this_year",
@@ -47,6 +52,7 @@ __all__ = [
     "find_entry",
     "issue_transcript",
     "lock_account",
+    "measure_course",
     "open_account",
     "open_missing_accounts",
     "post_entry",

@@ -86,6 +86,25 @@ def submit_outcome(
         raise field_error("evidence", _("请上传证明材料（照片或 PDF）"))
     if len(files) > MAX_EVIDENCE_FILES:
         raise field_error("evidence", _("最多上传 %(n)s 个文件", n=MAX_EVIDENCE_FILES))
+    duplicate = db.session.scalar(
+        select(LearningOutcome.status).where(
+            LearningOutcome.user_id == user.id,
+            LearningOutcome.kind == kind,
+            LearningOutcome.title == title,
+            LearningOutcome.occurred_on == occurred_on,
+            LearningOutcome.hours == hours,
+            LearningOutcome.course_id.is_(None),
+            LearningOutcome.status.in_((OutcomeStatus.PENDING, OutcomeStatus.CERTIFIED)),
+        )
+    )
+    if duplicate is not None:
+        # A second tap (or a retried request) finds the first; the partial unique index
+        # ix_learning_outcome_once refuses what two racing requests would both insert.
+        raise Conflict(
+            _("这项成果已经申报过了，正在等待认证，不必重复提交")
+            if duplicate is OutcomeStatus.PENDING
+            else _("这项成果已经认证过了，不能重复申报")
+        )
     same_day = db.session.scalar(
         select(func.coalesce(func.sum(LearningOutcome.hours), 0)).where(
             LearningOutcome.user_id == user.id,
@@ -177,8 +196,16 @@ def _acting_unit(registrar: User, resident: User, refusal: str) -> OrgUnit:
     return unit
 
 
+def _not_own(registrar: User, holder_id: int, refusal: str) -> None:
+    # Separation of duties: nobody decides anything in their own credit account, whatever
+    # their roles (a registrar is a resident too).
+    if registrar.id == holder_id:
+        raise Forbidden(refusal)
+
+
 def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | None:
     """A registrar of the resident's unit (or above) certifies; the credits are posted at once."""
+    _not_own(registrar, outcome.user_id, _("不能认证自己的学习成果，请由其他专员认证"))
     unit = _acting_unit(registrar, outcome.user, _("您无权认证这位居民的学习成果"))
     account = open_account(outcome.user)
     lock_account(account)
@@ -197,6 +224,7 @@ def certify_outcome(registrar: User, outcome: LearningOutcome) -> LedgerEntry | 
 
 def reject_outcome(registrar: User, outcome: LearningOutcome, *, reason: str) -> None:
     """Refuse an outcome with a reason the resident can act on."""
+    _not_own(registrar, outcome.user_id, _("不能审核自己的学习成果，请由其他专员处理"))
     unit = _acting_unit(registrar, outcome.user, _("您无权审核这位居民的学习成果"))
     reason = _clean_reason(reason, _("请写明不通过的原因，方便居民补充材料"))
     _decide(
@@ -216,8 +244,12 @@ def reject_outcome(registrar: User, outcome: LearningOutcome, *, reason: str) ->
 
 def record_course_completion(enrolment) -> LedgerEntry | None:
     """A completed online course becomes an outcome certified by the system (in the name of
-    the course's provider) and is posted at once. Safe to call any number of times."""
+    the course's provider) and is posted at once, on the course's certified 学时. Until a
+    registrar has certified them nothing is recorded here (the learning file shows the
+    completion; certifying the hours calls this again). Safe to call any number of times."""
     user, course = enrolment.user, enrolment.course
+    if course.certified_hours is None:
+        return None
     account = open_account(user)
     lock_account(account)
     outcome = db.session.scalar(
@@ -229,7 +261,7 @@ def record_course_completion(enrolment) -> LedgerEntry | None:
             user_id=user.id,
             kind=OutcomeKind.ONLINE_COURSE,
             title=course.title,
-            hours=course.hours,
+            hours=course.certified_hours,
             occurred_on=local_date(completed_at),
             issuer=course.provider.name,
             course_id=course.id,
@@ -254,6 +286,7 @@ def record_course_completion(enrolment) -> LedgerEntry | None:
 def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> LedgerEntry:
     """Correct a posting: a reversal entry of the opposite amount names it; its outcome becomes
     revoked, and so does every transcript that lists it."""
+    _not_own(registrar, entry.account.user_id, _("不能冲正自己账户中的学分，请由其他专员处理"))
     _acting_unit(registrar, entry.account.user, _("您无权冲正这笔学分"))
     if entry.kind is not EntryKind.DEPOSIT:
         raise Conflict(_("冲正记录不能再被冲正"))

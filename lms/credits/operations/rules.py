@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 
 from lms.accounts.models import User
 from lms.core.errors import Conflict, field_error
-from lms.core.time import utcnow
-from lms.courses.models import Category
+from lms.core.time import local_date, utcnow
+from lms.courses.models import Category, Course
 from lms.credits import ledger
 from lms.credits.models import (
     ConversionRule,
@@ -120,6 +120,21 @@ def convert(
         room = max(Decimal("0.0"), rule.yearly_cap - earned_this_year(account, kind, on.year))
         awarded = min(computed, ledger.quantize(room))
     return Conversion(rule=rule, computed=computed, awarded=awarded, capped=awarded < computed)
+
+
+def credits_for_course(course: Course, *, on: date | None = None) -> Decimal | None:
+    """The credits *course* earns: what the rule for online courses of its category gives on
+    its certified 学时 (on *on*, default today), before any yearly cap of the resident's; None
+    while its hours are not certified. The course page, the catalogue, the API, the rules'
+    preview and the ledger all get the figure from here (through ``convert``), so they agree."""
+    if course.certified_hours is None:
+        return None
+    return convert(
+        OutcomeKind.ONLINE_COURSE,
+        course.certified_hours,
+        category_id=course.category_id,
+        on=on or local_date(utcnow()),
+    ).computed
 
 
 def _decimal(field: str, value, *, allow_empty: bool = False, maximum: Decimal) -> Decimal | None:

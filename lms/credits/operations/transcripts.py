@@ -25,7 +25,7 @@ from lms.credits.models import (
     Transcript,
     TranscriptEntry,
 )
-from lms.credits.operations.accounts import account_for
+from lms.credits.operations.accounts import account_for, lock_account
 from lms.extensions import db
 
 SERIAL_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over a phone
@@ -58,11 +58,20 @@ def _serial(year: int) -> str:
 
 def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
     """Issue a 学分证明 of every standing credit: a signed snapshot that the PDF and the JSON
-    are both made from, so they always agree."""
+    are both made from, so they always agree. Asked again with nothing changed (the same
+    standing credits, the same name, the last one not revoked), it returns the last one
+    rather than a second serial for the same content: a double tap issues one transcript."""
     account = account_for(user)
+    if account is not None:
+        # Issues for one account happen one after another, so the second of two taps waits
+        # for the first and then finds its transcript.
+        lock_account(account)
     entries = standing_entries(account) if account else []
     if not entries:
         raise Conflict(_("您还没有已认证的学分，暂时不能开具学分证明"))
+    unchanged = _unchanged_transcript(user, account, entries)
+    if unchanged is not None:
+        return unchanged
     now = now or utcnow()
     code = secrets.token_urlsafe(9)
     serial = _serial(local_date(now).year)
@@ -110,6 +119,30 @@ def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
     )
     db.session.flush()
     return transcript
+
+
+def _unchanged_transcript(
+    user: User, account: CreditAccount, entries: list[LedgerEntry]
+) -> Transcript | None:
+    """The account's last transcript, if it still stands and lists exactly *entries* for the
+    holder's current name."""
+    last = db.session.scalar(
+        select(Transcript)
+        .where(Transcript.account_id == account.id)
+        .order_by(Transcript.id.desc())
+        .limit(1)
+    )
+    if last is None or last.revoked_at is not None:
+        return None
+    listed = set(
+        db.session.scalars(
+            select(TranscriptEntry.entry_id).where(TranscriptEntry.transcript_id == last.id)
+        )
+    )
+    holder = (last.document.get("transcript") or {}).get("holder") or {}
+    if listed != {entry.id for entry in entries} or holder.get("name") != user.name:
+        return None
+    return last
 
 
 def _transcript_row(entry: LedgerEntry) -> dict:

@@ -2,4 +2,10 @@
 and the registrars' account pages), outcomes (submitting, review, decisions, reversals),
 conversion rules, transcripts (with the public verify page)."""
 
-from lms.credits.views import accounts, outcomes, rules, transcripts  # noqa: F401  (routes)
+from lms.credits.views import (  # noqa: F401  (routes)
+    accounts,
+    course_hours,
+    outcomes,
+    rules,
+    transcripts,
+)

@@ -84,7 +84,8 @@ def outcome(outcome_id: int):
         "credits/outcome.html",
         outcome=item,
         entries=entries,
-        can_decide=access.can_certify(current_user, item),
+        # Nobody decides on their own outcome (the operations refuse it; the page does not offer it).
+        can_decide=access.can_certify(current_user, item) and item.user_id != current_user.id,
         reject_form=ReasonForm(prefix="reject"),
         reverse_form=ReasonForm(prefix="reverse"),
         empty=EmptyForm(),

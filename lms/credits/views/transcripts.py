@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from lms.core.forms import attempt, require_form_token
+from lms.core.time import utcnow
 from lms.credits import access, bp, operations, verification
 from lms.credits.documents import transcript_download
 from lms.credits.forms import VerifyFileForm, VerifyForm
@@ -22,11 +23,18 @@ MAX_UPLOAD = 2 * 1024 * 1024
 @login_required
 def issue_transcript():
     require_form_token()
+    started = utcnow()
     with attempt() as result:
         transcript = operations.issue_transcript(current_user)
     if not result.ok:
         return redirect(url_for("credits.my_credits"))
-    flash(_("学分证明已开具，编号 %(serial)s", serial=transcript.serial), "success")
+    if transcript.issued_at >= started:
+        flash(_("学分证明已开具，编号 %(serial)s", serial=transcript.serial), "success")
+    else:
+        flash(
+            _("学分没有变化，仍是编号 %(serial)s 的学分证明", serial=transcript.serial),
+            "success",
+        )
     return redirect(url_for("credits.my_credits", _anchor="transcripts"))
 
 
