@@ -31,8 +31,18 @@ RETRY_SQLSTATES = frozenset({"40001", "40P01", "23505"})
 SQLITE_RETRY_MESSAGES = ("database is locked", "database table is locked", "UNIQUE constraint")
 
 
-def is_conflict(error: BaseException) -> bool:
-    """Did the database refuse *error*'s transaction only because another one got there first?"""
+def is_conflict(error: BaseException | None) -> bool:
+    """Did the database refuse *error*'s transaction only because another one got there first?
+    The error may stand on another (a session unusable after a failed flush: its cause)."""
+    seen = 0
+    while error is not None and seen < 5:
+        if _is_conflict(error):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _is_conflict(error: BaseException) -> bool:
     if isinstance(error, StaleDataError):
         return True
     if not isinstance(error, DBAPIError):

@@ -110,6 +110,8 @@ def init_app(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            event.listen(db.engine, "begin", _sqlite_begin)
+            event.listen(db.engine, "savepoint", _sqlite_savepoint)
 
     app.before_request(_protect_cookie_api_writes)
     app.after_request(_security_headers)
@@ -137,6 +139,23 @@ def _sqlite_pragmas(connection, record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    """A request that writes takes SQLite's write lock with its first write (BEGIN IMMEDIATE,
+    waiting up to busy_timeout) rather than failing when another writer got there first; reads,
+    jobs and commands begin deferred. Python's sqlite3 emits the BEGIN before the first write."""
+    writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    connection.connection.dbapi_connection.isolation_level = "IMMEDIATE" if writing else "DEFERRED"
+
+
+def _sqlite_savepoint(connection, name) -> None:
+    """Python's sqlite3 opens a transaction before DML but not before a SAVEPOINT, so a savepoint
+    that is the first write of a unit of work would make its own transaction and its RELEASE
+    would commit at once, out of reach of a later rollback. Begin the transaction first."""
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        connection.exec_driver_sql(f"BEGIN {raw.isolation_level or 'DEFERRED'}")
 
 
 def _unauthorized():

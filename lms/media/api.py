@@ -9,6 +9,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from lms.core.api import ApiError, Id, Schema, endpoint, json_body, parse
+from lms.core.retry import without_retry
 from lms.core.text import clean_title
 from lms.courses import access as courses_access
 from lms.courses import operations as courses
@@ -119,6 +120,7 @@ def get_upload(token: str):
     response=UploadOut,
     raw="application/offset+octet-stream",
 )
+@without_retry  # it reads the request's body as a stream, which cannot be read twice
 def upload_chunk(token: str):
     upload = access.get_upload_or_404(token, current_user)
     header = request.headers.get("Upload-Offset", "")

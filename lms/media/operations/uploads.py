@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.exceptions import ClientDisconnected
 
 from lms.accounts.models import User
@@ -174,14 +174,21 @@ def finish_upload(upload: Upload) -> Finished:
         raise Conflict(
             _("文件还没有传完（%(got)s / %(size)s 字节）", got=upload.received, size=upload.size)
         )
+    # One conditional DELETE claims the upload: of two requests finishing it at once (a double
+    # tap, a client retry) the second waits for the first and then finds nothing to finish.
+    owner, path, filename, size = upload.owner, upload.path, upload.filename, upload.size
+    claimed = db.session.execute(
+        delete(Upload).where(Upload.id == upload.id).execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise Conflict(_("这次上传已经完成"))
+    after_commit(db.session, delete_media_file, path)  # what is left at its path
+    db.session.expunge(upload)
     try:
-        asset, reused = _accept_file(
-            upload.owner, upload.path, filename=upload.filename, size=upload.size
-        )
+        asset, reused = _accept_file(owner, path, filename=filename, size=size)
         finished = Finished(asset=asset, reused=reused)
     except Refused as refusal:
         finished = Finished(refusal=refusal)
-    _remove_upload(upload)  # whatever is left at its path goes after commit
     return finished
 
 
