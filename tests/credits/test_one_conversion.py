@@ -17,6 +17,7 @@ from lms.demo import DEMO_PASSWORD, load_demo
 from lms.extensions import db
 from tests.credits.conftest import complete_course
 
+
 def signed_in(app, phone: str):
     client = app.test_client()
     response = client.post("/sign-in", data={"phone": phone, "password": DEMO_PASSWORD})
