@@ -129,9 +129,11 @@ def create_user(
     )
     for role in roles:
         user.grants.append(RoleGrant(role=role, org_unit=org_unit, granted_by=granted_by))
-    db.session.add(user)
     try:
+        # begin_nested() flushes what is pending first: add the row inside, so a race on the
+        # phone fails the savepoint only.
         with db.session.begin_nested():
+            db.session.add(user)
             db.session.flush()
     except IntegrityError:
         # Another request registered the same phone between our check and our insert.
