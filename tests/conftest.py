@@ -6,11 +6,13 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from flask import g, request_started
 from sqlalchemy import select, text
+from werkzeug.serving import make_server
 
 from lms import create_app
 from lms.accounts import operations as accounts
@@ -197,3 +199,15 @@ def csrf_token(client, path: str = "/sign-in") -> str:
     """The CSRF token embedded in a page (for tests that keep CSRF protection on)."""
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a real threaded server on a free loopback port; its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from lms.core.time import utcnow
 from lms.courses import operations as courses
@@ -42,17 +41,6 @@ def app_config():
         "LMS_READING_FLOOR_S": 0,
         "LMS_READING_CAP_S": 0,
     }
-
-
-@pytest.fixture
-def server(app):
-    live = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=live.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{live.server_port}"
-    live.shutdown()
-    thread.join(timeout=5)
-    live.server_close()
 
 
 def at_once(method: str, url: str, headers: dict, body: bytes | None = None, **extra) -> list:
@@ -114,29 +102,29 @@ def headers(client, resident):
     return api_token(client, resident)
 
 
-def test_enrol(server, headers, create_course, resident):
+def test_enrol(live_server, headers, create_course, resident):
     course = create_course()
-    statuses = at_once("PUT", f"{server}/api/v1/courses/{course.id}/enrolment", headers)
+    statuses = at_once("PUT", f"{live_server}/api/v1/courses/{course.id}/enrolment", headers)
     assert set(statuses) <= {200, 201}
     assert statuses.count(201) == 1
     assert count(Enrolment, user_id=resident.id, course_id=course.id) == 1
     assert db.session.get(type(course), course.id).enrolment_count == 1
 
 
-def test_mark_learnt(server, headers, create_course, resident):
+def test_mark_learnt(live_server, headers, create_course, resident):
     course = create_course(lessons=1)
     lesson = course.lessons[0]
     learning.enrol(resident, course)
     learning.open_lesson(resident, lesson)
     db.session.commit()
-    statuses = at_once("POST", f"{server}/api/v1/lessons/{lesson.id}/completion", headers)
+    statuses = at_once("POST", f"{live_server}/api/v1/lessons/{lesson.id}/completion", headers)
     assert set(statuses) == {200}
     progress = db.session.scalar(select(LessonProgress).filter_by(user_id=resident.id))
     assert progress.completed_at is not None
     assert count(Enrolment, user_id=resident.id, course_id=course.id) == 1
 
 
-def test_heartbeat(server, headers, teacher, categories, resident):
+def test_heartbeat(live_server, headers, teacher, categories, resident):
     course = courses.create_course(
         teacher, title="视频课", summary="", hours=2, category=categories["农村实用技术"]
     )
@@ -156,7 +144,7 @@ def test_heartbeat(server, headers, teacher, categories, resident):
         {"visit_id": visit.id, "position_s": 30, "segments": [[0, 30]], "rate": 1}
     )
     statuses = at_once(
-        "POST", f"{server}/api/v1/lessons/{video.id}/progress", headers, body, **extra
+        "POST", f"{live_server}/api/v1/lessons/{video.id}/progress", headers, body, **extra
     )
     assert 200 in statuses
     assert set(statuses) <= {200, 409, 429}
@@ -164,7 +152,7 @@ def test_heartbeat(server, headers, teacher, categories, resident):
     assert progress.watched_s <= 30 + 1e-6  # the same thirty seconds, once
 
 
-def test_submit_outcome(server, headers, resident):
+def test_submit_outcome(live_server, headers, resident):
     body, extra = multipart(
         {
             "kind": "volunteer",
@@ -175,33 +163,35 @@ def test_submit_outcome(server, headers, resident):
         },
         {"evidence": ("证书.png", png_bytes(), "image/png")},
     )
-    statuses = at_once("POST", f"{server}/api/v1/me/outcomes", headers, body, **extra)
+    statuses = at_once("POST", f"{live_server}/api/v1/me/outcomes", headers, body, **extra)
     assert statuses.count(201) == 1
     assert count(LearningOutcome, user_id=resident.id) == 1
 
 
-def test_certify(server, client, registrar, resident):
+def test_certify(live_server, client, registrar, resident):
     outcome = submit(resident)
     registrar_headers = api_token(client, registrar)
-    statuses = at_once("POST", f"{server}/api/v1/outcomes/{outcome.id}/certify", registrar_headers)
+    statuses = at_once(
+        "POST", f"{live_server}/api/v1/outcomes/{outcome.id}/certify", registrar_headers
+    )
     assert statuses.count(200) == 1
     assert set(statuses) <= {200, 409}
     assert db.session.get(LearningOutcome, outcome.id).status is OutcomeStatus.CERTIFIED
     assert count(LedgerEntry, idempotency_key=f"outcome:{outcome.id}") == 1
 
 
-def test_issue_transcript(server, headers, resident, registrar):
+def test_issue_transcript(live_server, headers, resident, registrar):
     from lms.credits import operations as credits
 
     outcome = submit(resident)
     credits.certify_outcome(registrar, outcome)
     db.session.commit()
-    statuses = at_once("POST", f"{server}/api/v1/me/transcripts", headers)
+    statuses = at_once("POST", f"{live_server}/api/v1/me/transcripts", headers)
     assert set(statuses) <= {200, 201, 409}
     assert count(Transcript, user_id=resident.id) == 1
 
 
-def test_finish_upload(server, client, teacher, tmp_path):
+def test_finish_upload(live_server, client, teacher, tmp_path):
     teacher_headers = api_token(client, teacher)
     (tmp_path / "clips").mkdir()
     data = ClipLibrary(tmp_path / "clips")["long"].read_bytes()
@@ -221,7 +211,7 @@ def test_finish_upload(server, client, teacher, tmp_path):
         },
     )
     assert sent.status_code == 200, sent.get_json()
-    statuses = at_once("POST", f"{server}{url}/complete", teacher_headers)
+    statuses = at_once("POST", f"{live_server}{url}/complete", teacher_headers)
     assert statuses.count(201) == 1
     assert set(statuses) <= {200, 201, 404, 409}
     assert count(MediaAsset, owner_id=teacher.id) == 1
