@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -135,15 +136,42 @@ def unauthorised() -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
+# Every JSON body the API takes is small and shallow; a larger or deeper one is refused before
+# it is parsed (a 2 KB body of nested brackets would otherwise exhaust the parser's recursion).
+MAX_JSON_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
 def json_body() -> Any:
+    """The request's JSON body: 415 unless declared JSON, 413 when over 1 MiB, 400 when it is
+    not JSON or nests deeper than 32 levels."""
     if not request.is_json:
         raise ApiError(
             415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
         )
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, "too_large", _("提交的内容太大"))
+    data = request.get_data(cache=True)
+    if len(data) > MAX_JSON_BYTES:
+        raise ApiError(413, "too_large", _("提交的内容太大"))
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, "malformed_json", _("请求内容嵌套层数过多"))
     try:
-        return json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as error:
+        return json.loads(data or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply *data*'s arrays and objects nest (brackets inside strings do not count)."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def parse(model: type[BaseModel], data: Any) -> BaseModel:
