@@ -28,8 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "LMS_PASSWORD_MIN_LENGTH": 8,
     "LMS_ARGON2": {},
     "LMS_LOGIN_WINDOW_S": 15 * 60,
+    # Sign-in limits never lock the owner out: failures count per phone *and* address, and many
+    # failures for one phone from everywhere only slow other addresses down (not the owner's
+    # usual one, where the phone signed in before).
     "LMS_LOGIN_MAX_FAILURES_PER_PHONE": 5,
     "LMS_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LMS_LOGIN_SLOW_AFTER": 10,
+    "LMS_LOGIN_SLOW_INTERVAL_S": 30,
+    "LMS_LOGIN_USUAL_ADDRESS_DAYS": 180,
     "LMS_TOKEN_TTL_S": 30 * 24 * 3600,
     "LMS_COVER_MAX_BYTES": 5 * 1024 * 1024,
     "LMS_COVER_SIZE": (960, 540),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 
@@ -161,10 +162,12 @@ class RateLimited(OperationError):
 
 
 def authenticate(phone: str, password: str, *, address: str) -> User | None:
-    """The user whose phone and password these are, or None. Every attempt is recorded; too
-    many recent failures for the phone or the address raise RateLimited before checking.
-    A success clears the phone's count, never the address's (owning one account must not
-    reset the guessing budget of an address)."""
+    """The user whose phone and password these are, or None. Every attempt is recorded. Before
+    checking, too many recent failures raise RateLimited, counted so that a stranger cannot lock
+    the owner out: failures of this phone *from this address* (since its last success there),
+    failures from this address for any phone, and, when a phone has many failures from
+    everywhere, one attempt per interval from addresses where it never signed in (the owner's
+    usual address is not slowed)."""
     typed = (phone or "").strip()[:40]
     try:
         phone, phone_ok = validation.normalize_phone(typed), True
@@ -172,16 +175,9 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
         phone, phone_ok = typed, False
     address = (address or "unknown")[:64]
     now = utcnow()
-    config = current_app.config
-    window = now - timedelta(seconds=config["LMS_LOGIN_WINDOW_S"])
-    if (
-        _failures(LoginAttempt.phone == phone, window, since_success=True)
-        >= config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
-        or _failures(LoginAttempt.address == address, window)
-        >= config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
-        minutes = max(1, config["LMS_LOGIN_WINDOW_S"] // 60)
-        raise RateLimited(_("登录失败次数过多，请 %(n)s 分钟后再试", n=minutes))
+    refusal = _sign_in_refusal(phone, address, now)
+    if refusal is not None:
+        raise RateLimited(refusal)
     user = db.session.scalar(select(User).filter_by(phone=phone)) if phone_ok else None
     valid = verify_password(user.password_hash if user else None, password or "")
     succeeded = bool(user and valid and user.active)
@@ -192,6 +188,38 @@ def authenticate(phone: str, password: str, *, address: str) -> User | None:
         user.password_hash = hash_password(password)
     db.session.flush()
     return user if succeeded else None
+
+
+def _sign_in_refusal(phone: str, address: str, now) -> str | None:
+    config = current_app.config
+    window = now - timedelta(seconds=config["LMS_LOGIN_WINDOW_S"])
+    minutes = max(1, config["LMS_LOGIN_WINDOW_S"] // 60)
+    locked = _("登录失败次数过多，请 %(n)s 分钟后再试", n=minutes)
+    here = LoginAttempt.address == address
+    if _failures(here, window) >= config["LMS_LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        return locked
+    this_phone = LoginAttempt.phone == phone
+    if (
+        _failures(this_phone & here, window, since_success=True)
+        >= config["LMS_LOGIN_MAX_FAILURES_PER_PHONE"]
+    ):
+        return locked
+    if _failures(this_phone, window, since_success=True) < config["LMS_LOGIN_SLOW_AFTER"]:
+        return None
+    usual_since = now - timedelta(days=config["LMS_LOGIN_USUAL_ADDRESS_DAYS"])
+    usual = db.session.scalar(
+        select(LoginAttempt.id)
+        .where(this_phone, here, LoginAttempt.succeeded.is_(True))
+        .where(LoginAttempt.attempted_at >= usual_since)
+        .limit(1)
+    )
+    if usual is not None:
+        return None
+    last = db.session.scalar(select(func.max(LoginAttempt.attempted_at)).where(this_phone))
+    wait = config["LMS_LOGIN_SLOW_INTERVAL_S"] - (now - last).total_seconds() if last else 0
+    if wait > 0:
+        return _("这个手机号最近登录失败较多，请 %(n)s 秒后再试", n=max(1, math.ceil(wait)))
+    return None
 
 
 def _failures(condition, window_start, *, since_success: bool = False) -> int:

@@ -188,12 +188,34 @@ def test_four_failures_do_not_lock(client, resident):
     assert attempt(client, resident.phone, PASSWORD).status_code == 302
 
 
-def test_the_phone_lock_holds_across_addresses(app, resident):
-    for number in range(5):
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out(app, resident):
+    """Five wrong passwords from the stranger's address lock that address for this phone only:
+    the owner, from anywhere else, signs in with the right password."""
+    stranger = "198.51.100.7"
+    fail(app.test_client(), resident.phone, 5, address=stranger)
+    assert attempt(app.test_client(), resident.phone, PASSWORD, stranger).status_code == 429
+    assert attempt(app.test_client(), resident.phone, PASSWORD, "203.0.113.99").status_code == 302
+
+
+def test_failures_spread_over_many_addresses_only_slow_new_addresses(app, resident):
+    for number in range(10):
         fail(app.test_client(), resident.phone, 1, address=f"198.51.100.{number}")
     response = attempt(app.test_client(), resident.phone, PASSWORD, address="203.0.113.99")
     assert response.status_code == 429
-    assert LIMITED in page(response)
+    assert "秒后再试" in page(response)
+    # half a minute later the same address may try again: slowed, never locked
+    for login_attempt in db.session.scalars(select(LoginAttempt)):
+        login_attempt.attempted_at -= timedelta(seconds=31)
+    db.session.commit()
+    assert attempt(app.test_client(), resident.phone, PASSWORD, "203.0.113.99").status_code == 302
+
+
+def test_the_owners_usual_address_is_never_slowed(app, resident):
+    home = "203.0.113.20"
+    assert attempt(app.test_client(), resident.phone, PASSWORD, home).status_code == 302
+    for number in range(12):  # the last ones are already slowed down (429)
+        attempt(app.test_client(), resident.phone, WRONG, f"198.51.100.{number}")
+    assert attempt(app.test_client(), resident.phone, PASSWORD, home).status_code == 302
 
 
 def test_a_locked_phone_does_not_lock_other_phones(app, create_user):
