@@ -133,3 +133,15 @@ def test_the_page_offers_no_decision_on_ones_own_outcome(client, town_registrar)
     assert "不能认证自己的学习成果" in response.get_data(as_text=True)
     db.session.expire_all()
     assert outcome.status is OutcomeStatus.PENDING
+
+
+def test_a_registrars_own_account_page_offers_no_reversal(client, town_registrar, registrar):
+    entry = operations.certify_outcome(registrar, submit(town_registrar))
+    db.session.commit()
+    sign_in(client, town_registrar)
+    page = client.get(f"/credits/accounts/{town_registrar.id}").get_data(as_text=True)
+    assert f"/credits/entries/{entry.id}/reverse" not in page
+    other = client.application.test_client()
+    sign_in(other, registrar)
+    page = other.get(f"/credits/accounts/{town_registrar.id}").get_data(as_text=True)
+    assert f"/credits/entries/{entry.id}/reverse" in page
