@@ -359,3 +359,13 @@ def test_the_page_is_for_registrars_and_says_when_they_teach_the_course(
     page = client.get("/credits/course-hours").get_data(as_text=True)
     assert own.title in page
     assert "请由其他专员认定它的学时" in page
+
+
+def test_the_certification_is_in_the_openapi_document(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/courses/{course_id}/hours/certify"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "CertifyHoursIn"
+    )
+    summary = document["components"]["schemas"]["CourseSummary"]["properties"]
+    assert {"certified_hours", "hours_status", "credits"} <= set(summary)
