@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from lms.accounts.models import User
+from lms.accounts.models import AuditEntry, User
 from lms.core.errors import OperationError
 from lms.core.time import utcnow
 from lms.courses.models import Course
@@ -20,7 +20,7 @@ from lms.credits import ledger, operations
 from lms.credits.models import LearningOutcome, LedgerEntry
 from lms.extensions import db
 from lms.learning import operations as learning
-from tests.credits.conftest import submit
+from tests.credits.conftest import HOURS_REASON, complete_course, submit
 
 WORKERS = 50
 
@@ -152,3 +152,26 @@ def test_fifty_different_postings_to_one_account_all_chain(app, resident):
     assert results.count("ok") == WORKERS, results
     assert [e.seq for e in entries_for(user_id)] == list(range(1, WORKERS + 1))
     assert_books_hold(user_id, Decimal("5.0"))
+
+
+def test_fifty_certifications_of_one_courses_hours_certify_and_credit_once(
+    app, resident, registrar, create_course
+):
+    course = create_course(hours=16, lessons=1, certified=False)
+    complete_course(resident, course)
+    registrar_id, course_id, user_id = registrar.id, course.id, resident.id
+
+    def certify():
+        operations.certify_course_hours(
+            db.session.get(User, registrar_id),
+            db.session.get(Course, course_id),
+            hours="16",
+            reason=HOURS_REASON,
+        )
+
+    results = at_once(app, certify)
+    assert results.count("ok") == 1, results
+    assert set(results) <= {"ok", "refused 409", "retry OperationalError"}, results
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == 1
+    assert len(entries_for(user_id)) == 1
+    assert_books_hold(user_id, Decimal("1.0"))
