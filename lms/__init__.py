@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import api as core_api
     from lms.core import jobs, retry, web
+    from lms.core.private import make_private
     from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
     from lms.media import cli as media_cli
@@ -32,6 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(build_config(instance, config))
+    instance.mkdir(parents=True, exist_ok=True)
+    make_private(instance)  # databases, queue, search index and keys: owner-only
     if app.config.get("LMS_PROXY_COUNT"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["LMS_PROXY_COUNT"]), x_proto=1)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "LMS_REMEMBER_DAYS": 30,  # how long "remember me" keeps a phone signed in
     "WTF_CSRF_TIME_LIMIT": None,
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -81,6 +83,7 @@ ENVIRONMENT = {
     "LMS_TRANSCODE_STALL_S": "LMS_TRANSCODE_STALL_S",
     "LMS_TRANSCRIPT_KEY_FILE": "LMS_TRANSCRIPT_KEY_FILE",
     "LMS_PUBLIC_URL": "LMS_PUBLIC_URL",
+    "LMS_REMEMBER_DAYS": "LMS_REMEMBER_DAYS",
     "LMS_READING_CHARS_PER_MINUTE": "LMS_READING_CHARS_PER_MINUTE",
     "LMS_READING_SECONDS_PER_PAGE": "LMS_READING_SECONDS_PER_PAGE",
     "LMS_READING_FLOOR_S": "LMS_READING_FLOOR_S",
@@ -104,6 +107,7 @@ def build_config(instance: Path, overrides: dict[str, Any] | None = None) -> dic
     if os.environ.get("LMS_SECURE_COOKIES") == "1":
         config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     config.update(overrides or {})
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=int(config["LMS_REMEMBER_DAYS"]))
 
     config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'lms.sqlite3'}")
     config.setdefault("LMS_MEDIA_DIR", str(ROOT / "media"))

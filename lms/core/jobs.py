@@ -7,6 +7,7 @@ the calls on the session and sends them when the commit succeeds; a rollback for
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,6 +16,8 @@ from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
+
+from lms.core.private import make_private_database
 
 huey = Huey("lms", storage_class=MemoryStorage, results=False, utc=True)
 
@@ -35,6 +38,8 @@ def init_app(app: Flask) -> None:
         raise RuntimeError(f"LMS_QUEUE_URL must be sqlite:/// or redis://, not {url!r}")
     huey.immediate = bool(app.config["LMS_QUEUE_IMMEDIATE"])
     huey.storage = huey.create_storage()
+    if parsed.scheme == "sqlite":
+        make_private_database(Path(path))
     huey.flask_app = app
 
 

@@ -3,6 +3,7 @@ API writes, security headers, locale choice, error pages and template helpers.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
@@ -25,6 +26,7 @@ from werkzeug.routing import IntegerConverter
 from lms.core.api import API_PREFIX, ApiError, error_response
 from lms.core.errors import OperationError
 from lms.core.models import MAX_ID
+from lms.core.private import make_private_database
 from lms.core.time import format_local
 from lms.extensions import csrf, db, login_manager
 
@@ -138,7 +140,10 @@ def _sqlite_pragmas(connection, record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[2]]
     cursor.close()
+    for name in files:  # created under the process's umask: owner-only, with its WAL and SHM
+        make_private_database(Path(name))
 
 
 def _sqlite_begin(connection) -> None:
@@ -191,6 +196,8 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):  # served over https behind a proxy
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if is_api_request():
         response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -19,6 +19,8 @@ import zhconv
 from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, Token, Tokenizer
 
+from lms.core.private import make_private
+
 _setup_lock = threading.Lock()
 _ready = False
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -40,6 +42,8 @@ def setup_jieba(cache_dir: str | Path | None = None) -> None:
             jieba.dt.tmp_dir = str(cache_dir)
             jieba.dt.cache_file = "jieba.cache"
         jieba.initialize()
+        if cache_dir is not None:
+            make_private(Path(cache_dir) / "jieba.cache")
         _load_zhconv()
         _ready = True
 

@@ -31,6 +31,7 @@ from whoosh.index import LockError
 from whoosh.searching import Searcher
 
 from lms.accounts.models import Level, OrgUnit
+from lms.core.private import make_private
 from lms.core.text import plain_text
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
@@ -254,6 +255,7 @@ def _write(folder: Path, ids: list[int]) -> None:
                         w.update_document(**documents[course_id])
                     else:
                         w.delete_by_term("id", str(course_id))
+            make_private(search_root())
             return
         except LockError:
             if attempt == 2:
@@ -280,6 +282,7 @@ def rebuild(*, progress=None) -> int:
             for course in progress(courses, total) if progress else courses:
                 w.add_document(**course_document(course))
                 count += 1
+        make_private(root)
         swap_in(root, folder)
     finally:
         marker.unlink(missing_ok=True)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from lms.accounts.models import User
@@ -149,3 +155,53 @@ def test_open_redirect_after_sign_in_is_refused(client, resident):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_hsts_and_a_month_long_remember_me_with_secure_cookies(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_SECURE_COOKIES", "1")
+    app = make_app(tmp_path)
+    with app.app_context():
+        db.create_all()
+        response = app.test_client().get("/sign-in")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert app.config["REMEMBER_COOKIE_DURATION"].days == 30
+
+
+def test_no_hsts_over_plain_http(client, county):
+    assert "Strict-Transport-Security" not in client.get("/sign-in").headers
+
+
+def test_the_county_sets_how_long_remember_me_lasts(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMS_REMEMBER_DAYS", "7")
+    assert make_app(tmp_path).config["REMEMBER_COOKIE_DURATION"].days == 7
+
+
+def test_instance_files_are_owner_only_whatever_the_umask(tmp_path):
+    """A first start under umask 022 (schema, queue, search index, keys): the instance folder
+    is 0700 and every file in it 0600."""
+    instance = tmp_path / "instance"
+    env = {
+        **os.environ,
+        "LMS_INSTANCE_DIR": str(instance),
+        "LMS_MEDIA_DIR": str(tmp_path / "media"),
+    }
+    env.pop("LMS_DATABASE_URL", None)
+    lms = str(Path(sys.executable).with_name("lms"))
+    script = f"umask 022 && {lms} db upgrade && {lms} credits open-accounts && {lms} search reindex"
+    subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True)  # noqa: S603,S607
+
+    modes = {
+        path.relative_to(instance).as_posix(): stat.S_IMODE(path.lstat().st_mode)
+        for path in instance.rglob("*")
+        if not path.is_symlink()
+    }
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    assert "lms.sqlite3" in modes
+    assert "queue.sqlite3" in modes
+    assert any(name.startswith("search/") for name in modes)
+    loose = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (instance / name).is_dir() else 0o600)
+    }
+    assert loose == {}
