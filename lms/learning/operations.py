@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -14,7 +14,7 @@ from lms.core.errors import Conflict, Forbidden, field_error
 from lms.core.time import utcnow
 from lms.courses.models import Course, CourseStatus, Lesson, LessonKind
 from lms.extensions import db
-from lms.learning import watch
+from lms.learning import reading, watch
 from lms.learning.models import Enrolment, LessonProgress, LessonVisit
 
 
@@ -66,11 +66,18 @@ def progress_for(user: User, lesson: Lesson) -> LessonProgress | None:
     return db.session.scalar(select(LessonProgress).filter_by(user_id=user.id, lesson_id=lesson.id))
 
 
-def _progress(user: User, lesson: Lesson) -> LessonProgress:
+def _progress(user: User, lesson: Lesson, now: datetime) -> LessonProgress:
     progress = progress_for(user, lesson)
     if progress is None:
+        # The watch-time bucket starts nearly empty: a burst right after opening earns little.
         progress = LessonProgress(
-            user=user, lesson=lesson, intervals=[], watched_s=0.0, resume_position_s=0.0
+            user=user,
+            lesson=lesson,
+            intervals=[],
+            watched_s=0.0,
+            resume_position_s=0.0,
+            budget_s=watch.START_S,
+            budget_at=now,
         )
         db.session.add(progress)
         try:
@@ -88,54 +95,83 @@ def _require_enrolment(user: User, lesson: Lesson) -> Enrolment:
     return enrolment
 
 
-def open_lesson(user: User, lesson: Lesson) -> LessonProgress | None:
-    """Note that an enrolled resident opened *lesson* (a text or document lesson can then be
-    marked learnt). Not enrolled: nothing is recorded."""
+def open_lesson(
+    user: User, lesson: Lesson, *, now: datetime | None = None
+) -> LessonProgress | None:
+    """Note that an enrolled resident opened *lesson*: the reading time of a text or document
+    lesson and the watch-time bucket count from the first opening. Not enrolled: nothing is
+    recorded."""
     enrolment = find_enrolment(user, lesson.course)
     if enrolment is None or not enrolment.active:
         return None
-    progress = _progress(user, lesson)
+    now = now or utcnow()
+    progress = _progress(user, lesson, now)
     if progress.opened_at is None:
-        progress.opened_at = utcnow()
+        progress.opened_at = now
         db.session.flush()
     return progress
 
 
-def start_visit(user: User, lesson: Lesson) -> LessonVisit:
+def start_visit(user: User, lesson: Lesson, *, now: datetime | None = None) -> LessonVisit:
     """A playback session of a video lesson."""
     _require_enrolment(user, lesson)
     if lesson.kind is not LessonKind.VIDEO:
         raise Conflict(_("只有视频课时需要播放记录"))
-    visit = LessonVisit(user=user, lesson=lesson, started_at=utcnow())
+    now = now or utcnow()
+    visit = LessonVisit(user=user, lesson=lesson, started_at=now)
     db.session.add(visit)
-    open_lesson(user, lesson)
+    open_lesson(user, lesson, now=now)
     db.session.flush()
     return visit
 
 
-def find_visit(user: User, lesson: Lesson, visit_id: int) -> LessonVisit | None:
-    visit = db.session.get(LessonVisit, visit_id)
-    if visit is None or visit.user_id != user.id or visit.lesson_id != lesson.id:
-        return None
-    return visit
+def _heartbeat_rows(
+    user: User, lesson: Lesson, visit_id: int
+) -> tuple[Enrolment | None, LessonProgress | None, LessonVisit | None]:
+    """The resident's enrolment, progress and (their own, this lesson's) visit in one read."""
+    row = db.session.execute(
+        select(Enrolment, LessonProgress, LessonVisit)
+        .outerjoin(
+            LessonProgress,
+            and_(
+                LessonProgress.user_id == Enrolment.user_id, LessonProgress.lesson_id == lesson.id
+            ),
+        )
+        .outerjoin(
+            LessonVisit,
+            and_(
+                LessonVisit.id == visit_id,
+                LessonVisit.user_id == Enrolment.user_id,
+                LessonVisit.lesson_id == lesson.id,
+            ),
+        )
+        .where(Enrolment.user_id == user.id, Enrolment.course_id == lesson.course_id)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else (None, None, None)
 
 
 def record_heartbeat(
     user: User,
     lesson: Lesson,
-    visit: LessonVisit,
     *,
+    visit_id: int,
     position_s: float,
     segments: object,
+    rate: float = 1.0,
     now: datetime | None = None,
 ) -> LessonProgress:
-    """Apply law 4: clip and merge the played intervals, crediting no more new coverage than
-    the wall-clock time since this user's previous heartbeat for the lesson (in any tab or
-    visit) allows at the fastest playback rate."""
-    _require_enrolment(user, lesson)
+    """Apply law 4 (see :mod:`lms.learning.watch`): clip and merge the played intervals and
+    credit new coverage no faster than the resident's bucket for this lesson allows (shared by
+    every tab, visit and retry), nor faster than *rate* allows since this visit's previous
+    heartbeat. A visit that is unknown, another resident's, another lesson's or that starts
+    after *now* is refused, and nothing is recorded."""
     duration = lesson.duration_s
     if lesson.kind is not LessonKind.VIDEO or not duration:
         raise Conflict(_("这个视频还没有准备好"))
+    if not (isinstance(rate, int | float) and 0 < rate <= watch.MAX_RATE):
+        raise field_error(
+            "rate", _("播放速度应大于 0 且不超过 %(rate)s 倍", rate=f"{watch.MAX_RATE:g}")
+        )
     try:
         reported = watch.clean(segments, float(duration))
     except watch.BadSegments:
@@ -143,17 +179,28 @@ def record_heartbeat(
     if not 0 <= position_s <= duration + 1:
         raise field_error("position_s", _("播放位置超出了视频长度"))
     now = now or utcnow()
-    progress = _progress(user, lesson)
-    reference = max(moment for moment in (progress.last_heartbeat_at, visit.started_at) if moment)
-    budget = watch.allowance((now - reference).total_seconds())
+    enrolment, progress, visit = _heartbeat_rows(user, lesson, visit_id)
+    if enrolment is None or not enrolment.active:
+        raise Forbidden(_("报名这门课程后才能记录学习进度"))
+    if visit is None:
+        raise Conflict(_("找不到这次播放记录，请刷新页面后重新播放"), status=404, code="not_found")
+    if visit.started_at > now:
+        raise Conflict(_("这次播放记录的开始时间不对，请刷新页面后重新播放"))
+    if progress is None:
+        progress = _progress(user, lesson, now)
+    tokens, budget_at = watch.refill(progress.budget_s, progress.budget_at, now)
+    since = max(moment for moment in (visit.last_heartbeat_at, visit.started_at) if moment)
+    budget = min(tokens, watch.allowance((now - since).total_seconds(), max_rate=rate))
     intervals, credited = watch.accept(
         [tuple(i) for i in progress.intervals], reported, budget_s=budget
     )
+    progress.budget_s, progress.budget_at = max(0.0, tokens - credited), budget_at
     progress.intervals = [list(interval) for interval in intervals]
     progress.watched_s = round(watch.covered(intervals), 3)
     progress.resume_position_s = round(min(position_s, float(duration)), 3)
     progress.last_heartbeat_at = now
-    visit.last_heartbeat_at, visit.position_s = now, progress.resume_position_s
+    visit.last_heartbeat_at = max(now, since)
+    visit.position_s = progress.resume_position_s
     visit.credited_s += credited
     visit.heartbeats += 1
     threshold = lesson.course.completion_threshold / 100
@@ -163,17 +210,32 @@ def record_heartbeat(
     return progress
 
 
-def mark_learnt(user: User, lesson: Lesson) -> LessonProgress:
-    """A text or document lesson is learnt once the resident has opened it and says so."""
+def mark_learnt(user: User, lesson: Lesson, *, now: datetime | None = None) -> LessonProgress:
+    """A text or document lesson is learnt once the resident has had it open for its reading
+    time (:func:`lms.learning.reading.reading_seconds`, from the first opening) and says so.
+    Marking a learnt lesson again returns it unchanged."""
     _require_enrolment(user, lesson)
     if lesson.kind is LessonKind.VIDEO:
         raise Conflict(_("视频课时看完后会自动完成"))
     progress = progress_for(user, lesson)
     if progress is None or progress.opened_at is None:
         raise Conflict(_("请先打开这一课再标记学完"))
-    if progress.completed_at is None:
-        _complete(progress, utcnow())
-        db.session.flush()
+    if progress.completed_at is not None:
+        return progress
+    now = now or utcnow()
+    remaining = reading.remaining_seconds(lesson, progress, now)
+    if remaining > 0:
+        minutes, seconds = divmod(remaining, 60)
+        raise Conflict(
+            _(
+                "请再学习 %(minutes)s 分 %(seconds)s 秒后再标记学完",
+                minutes=minutes,
+                seconds=seconds,
+            ),
+            code="too_early",
+        )
+    _complete(progress, now)
+    db.session.flush()
     return progress
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import url_for
 from pydantic import BaseModel
 
-from lms.courses.models import Lesson
+from lms.core.time import utcnow
+from lms.courses.models import Lesson, LessonKind
+from lms.learning import reading
 from lms.learning.models import LessonProgress
 from lms.media import access as media_access
 from lms.media.serializers import MediaOut, media_out
@@ -29,6 +31,10 @@ class LessonDetail(BaseModel):
     media: MediaOut | None
     captions_url: str | None
     progress: ProgressOut | None
+    # Text and document lessons: the reading time the server asks for, and what is left of it
+    # (None for video lessons, and left for guests).
+    reading_s: int | None = None
+    reading_remaining_s: int | None = None
 
 
 def progress_out(lesson: Lesson, progress: LessonProgress | None) -> ProgressOut | None:
@@ -51,6 +57,15 @@ def progress_out(lesson: Lesson, progress: LessonProgress | None) -> ProgressOut
 def lesson_detail(lesson: Lesson, progress: LessonProgress | None) -> LessonDetail:
     """The lesson with its playable medium, captions and the learner's progress."""
     link = media_access.lesson_media(lesson)
+    reading_s = remaining_s = None
+    if lesson.kind is not LessonKind.VIDEO:
+        reading_s = reading.reading_seconds(lesson)
+        if progress is not None:
+            remaining_s = (
+                0
+                if progress.completed_at
+                else reading.remaining_seconds(lesson, progress, utcnow())
+            )
     return LessonDetail(
         id=lesson.id,
         course_id=lesson.course_id,
@@ -64,4 +79,6 @@ def lesson_detail(lesson: Lesson, progress: LessonProgress | None) -> LessonDeta
         if link and link.captions_path
         else None,
         progress=progress_out(lesson, progress),
+        reading_s=reading_s,
+        reading_remaining_s=remaining_s,
     )

@@ -104,6 +104,8 @@ def lesson(lesson_id: int):
         enrolled=access.active_enrolment(current_user, lesson.course) is not None,
         media=detail.media,
         captions_url=detail.captions_url,
+        reading_s=detail.reading_s,
+        reading_remaining_s=detail.reading_remaining_s,
         empty=EmptyForm(),
     )
 

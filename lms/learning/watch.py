@@ -1,20 +1,37 @@
 """The watched-time rule (law 4), as pure functions over media intervals in seconds.
 
 The player reports which intervals it played. The server clips them to the lesson, merges them
-with what it already has, and credits at most ``allowance`` seconds of *new* coverage per
-heartbeat: the wall-clock time since the user's previous heartbeat for this lesson, times the
-fastest playback rate, plus a little slack. Seeking, replaying and parallel tabs earn nothing.
+with what it already has, and credits new coverage from a token bucket per resident and lesson:
+
+- the bucket refills at the fastest playback rate (``MAX_RATE`` seconds of media per second of
+  wall-clock time) up to ``CAPACITY_S`` (one heartbeat interval at that rate plus ``SLACK_S``),
+  and holds ``START_S`` when the resident first opens the lesson;
+- a heartbeat credits at most what the bucket holds, and spends what it credits;
+- a clock going backwards refills nothing (the bucket keeps its later time).
+
+So over any wall-clock window [t0, t1], however many heartbeats, tabs, visits or retries,
+newly credited coverage <= MAX_RATE * (t1 - t0) + CAPACITY_S, and in a window that starts when
+the lesson was first opened <= MAX_RATE * (t1 - t0) + START_S. Each heartbeat is further capped
+by the rate the player says it played at: ``allowance(elapsed since the visit's previous
+heartbeat, max_rate=rate)``; that cap's slack may repeat, the bucket's cannot. Seeking,
+replaying and parallel tabs earn nothing extra.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 Interval = tuple[float, float]
 
 MAX_RATE = 2.0
+# The player's heartbeat interval: the bucket holds one heartbeat's worth at the fastest rate.
+HEARTBEAT_S = 15.0
+# Network jitter and rounding: a heartbeat may arrive a little sooner than the playback it reports.
 SLACK_S = 3.0
+CAPACITY_S = MAX_RATE * HEARTBEAT_S + SLACK_S
+START_S = SLACK_S
 MAX_SEGMENTS = 500
 # Players report the end a little past the stated duration (rounding, the last frame); more than
 # this is not playback of this lesson and is refused rather than clipped.
@@ -88,8 +105,22 @@ def uncovered_parts(existing: Sequence[Interval], interval: Interval) -> list[In
 
 
 def allowance(elapsed_s: float, *, max_rate: float = MAX_RATE, slack_s: float = SLACK_S) -> float:
-    """The most new coverage a heartbeat may add after *elapsed_s* seconds of wall-clock time."""
+    """The most new coverage playing at *max_rate* adds in *elapsed_s* seconds of wall-clock
+    time, plus *slack_s* (a heartbeat's cap by the rate it reports, besides the bucket)."""
     return max(0.0, elapsed_s) * max_rate + slack_s
+
+
+def refill(tokens_s: float, at: datetime | None, now: datetime) -> tuple[float, datetime]:
+    """The bucket as of *now*: (seconds it holds, its new time). A bucket without a time has
+    just been opened and holds ``START_S``; a clock going backwards (*now* before *at*) refills
+    nothing and keeps the later time, so stepping back and forth earns nothing either."""
+    if at is None:
+        return START_S, now
+    elapsed = (now - at).total_seconds()
+    tokens_s = min(max(0.0, tokens_s), CAPACITY_S)
+    if elapsed <= 0:
+        return tokens_s, at
+    return min(CAPACITY_S, tokens_s + elapsed * MAX_RATE), now
 
 
 def accept(

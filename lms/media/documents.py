@@ -1,10 +1,17 @@
 """Checking documents by their content, not only their name: a PDF starts with %PDF-, and an
-Office Open XML file is a ZIP whose parts say which application it belongs to."""
+Office Open XML file is a ZIP whose parts say which application it belongs to. Pages are counted
+(PDF pages, slides, sheets, a Word file's own page count) for the reading time of a lesson."""
 
 from __future__ import annotations
 
+import logging
+import re
 import zipfile
 from pathlib import Path
+
+from pypdf import PdfReader
+
+log = logging.getLogger(__name__)
 
 # kind → (extensions, the part a genuine file of that kind always has, MIME type)
 KINDS = {
@@ -59,3 +66,28 @@ def kind_of(path: Path, filename: str) -> str:
 
 def mimetype(kind: str) -> str:
     return KINDS[kind][2]
+
+
+def count_pages(path: Path, kind: str) -> int | None:
+    """Pages of the document at *path* (slides of a presentation, sheets of a workbook; a Word
+    file's page count as its application last saved it), or None when it cannot be told. Never
+    raises: a count is a help for reading-time estimates, not a check of the file."""
+    try:
+        if kind == "pdf":
+            return len(PdfReader(path).pages) or None
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if kind == "pptx":
+                slides = [n for n in names if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]
+                return len(slides) or None
+            if kind == "xlsx":
+                sheets = [n for n in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+                return len(sheets) or None
+            if kind == "docx" and "docProps/app.xml" in names:
+                # A small part; its <Pages> is what Word counted when it saved the file.
+                with archive.open("docProps/app.xml") as part:
+                    found = re.search(rb"<(?:\w+:)?Pages>\s*(\d+)\s*<", part.read(1024 * 1024))
+                return (int(found.group(1)) or None) if found else None
+    except Exception:  # a damaged or unusual file just has no count
+        log.info("could not count the pages of %s", path, exc_info=True)
+    return None

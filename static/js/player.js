@@ -10,8 +10,9 @@
 
    Progress (enrolled residents only): the first play opens a visit (POST visits-url); then a
    heartbeat every 15 s while playing and on pause, seek, end and when the page is hidden
-   reports every interval played so far ([[from, to], …]) with the position and rate
-   (POST progress-url, keepalive so that it survives leaving the page). The server decides how
+   reports every interval played so far ([[from, to], …]) with the position and the fastest
+   rate played since the previous report, at most 2× (the server's limit: faster playback is
+   credited at 2×) (POST progress-url, keepalive so that it survives leaving the page). The server decides how
    much of that counts (law 4) and answers with the watched share, which the summary shows. */
 (function () {
   "use strict";
@@ -40,6 +41,8 @@
   var hls = null;
   var quality = "auto";       // "auto", a rung's index, or "audio"
   var rate = 1;
+  var MAX_RATE = 2;           // the server credits no faster (lms/learning/watch.py)
+  var fastest = 1;            // the fastest rate played since the previous heartbeat
   var earlier = [];           // intervals played before the current source (video.played resets)
   var seekTo = null;          // where to go when the current source's metadata is in
   var mediaErrors = 0;
@@ -282,6 +285,7 @@
   video.addEventListener("ratechange", function () {
     // The browser's own menu may change it too; a new source resets it to the default.
     if (video.playbackRate > 0) rate = video.playbackRate;
+    fastest = Math.max(fastest, rate);
     showRate();
   });
 
@@ -347,8 +351,9 @@
       visit_id: visitId,
       position_s: Math.max(0, Math.min(video.currentTime || 0, duration || Infinity)),
       segments: allPlayed(),
-      rate: video.playbackRate || 1
+      rate: Math.min(MAX_RATE, Math.max(fastest, video.playbackRate || 1))
     };
+    fastest = video.playbackRate || 1;
     sending = true;
     post(data.progressUrl, body, true).then(function (response) {
       if (response.status === 404) visitId = null;          // the visit is gone: open another

@@ -54,9 +54,23 @@ def visit(client, headers, lesson, *, started_ago: float = 0) -> int:
     visit_id = response.get_json()["visit_id"]
     if started_ago:
         row = db.session.get(LessonVisit, visit_id)
-        row.started_at = utcnow() - timedelta(seconds=started_ago)
-        db.session.commit()
+        pass_time(row.user_id, lesson, started_ago)
     return visit_id
+
+
+def pass_time(user_id: int, lesson, seconds: float) -> None:
+    """Pretend *seconds* have passed (the test cannot wait): every moment recorded of the
+    resident's visits and progress on *lesson* moves that far into the past."""
+    earlier = timedelta(seconds=seconds)
+    rows = [
+        *db.session.scalars(select(LessonVisit).filter_by(user_id=user_id, lesson_id=lesson.id)),
+        *db.session.scalars(select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson.id)),
+    ]
+    for row in rows:
+        for name in ("started_at", "opened_at", "last_heartbeat_at", "budget_at"):
+            if getattr(row, name, None) is not None:
+                setattr(row, name, getattr(row, name) - earlier)
+    db.session.commit()
 
 
 def beat(client, headers, lesson, visit_id, segments, position=None, **extra):
@@ -72,11 +86,7 @@ def beat(client, headers, lesson, visit_id, segments, position=None, **extra):
 
 def age_last_heartbeat(resident, lesson, seconds: float) -> None:
     """Pretend the previous heartbeat came *seconds* ago (the test cannot wait)."""
-    progress = db.session.scalar(
-        select(LessonProgress).filter_by(user_id=resident.id, lesson_id=lesson.id)
-    )
-    progress.last_heartbeat_at = utcnow() - timedelta(seconds=seconds)
-    db.session.commit()
+    pass_time(resident.id, lesson, seconds)
 
 
 def test_honest_viewing_is_credited_and_resumes(client, headers, video):
@@ -97,7 +107,8 @@ def test_intervals_longer_than_the_time_elapsed_earn_only_twice_the_wall_clock(
     client, headers, video
 ):
     visit_id = visit(client, headers, video, started_ago=10)
-    body = beat(client, headers, video, visit_id, [[0, 100]]).get_json()
+    # Played at 2× (a rate of 1 would allow only 1× the elapsed time).
+    body = beat(client, headers, video, visit_id, [[0, 100]], rate=2).get_json()
     assert 20 <= body["watched_s"] <= 2 * 10 + 3 + 1  # 2× the elapsed time plus the slack
     assert body["completed"] is False
 
@@ -124,13 +135,15 @@ def _user(client, headers):
 
 
 def test_two_tabs_share_one_bound(client, headers, video, resident):
-    tab_a = visit(client, headers, video, started_ago=20)
-    tab_b = visit(client, headers, video, started_ago=20)
-    a = beat(client, headers, video, tab_a, [[0, 40]]).get_json()
-    # The second tab reports other intervals a moment later: the bound counts from tab A's
-    # heartbeat, so it gets (almost) nothing although its own visit began 20 s ago.
+    # (One heartbeat credits at most the bucket's capacity, 2 × 15 s + 3 s: hence 15 s here,
+    # where the per-heartbeat rule used to allow 20 s at 2×.)
+    tab_a = visit(client, headers, video, started_ago=15)
+    tab_b = visit(client, headers, video, started_ago=15)
+    a = beat(client, headers, video, tab_a, [[0, 30]]).get_json()
+    # The second tab reports other intervals a moment later: the bucket tab A emptied is
+    # shared, so it gets (almost) nothing although its own visit began 15 s ago.
     b = beat(client, headers, video, tab_b, [[50, 90]]).get_json()
-    assert a["watched_s"] == 40
+    assert a["watched_s"] == 30
     assert b["watched_s"] - a["watched_s"] <= watch_slack() + 1
 
 
@@ -150,8 +163,14 @@ def test_watching_to_the_threshold_completes_the_lesson_and_then_the_course(
 
     signals.course_completed.connect(listener)
     try:
-        visit_id = visit(client, headers, video, started_ago=60)
+        # Thirty seconds of playback per thirty seconds of wall clock (one heartbeat credits at
+        # most the bucket's capacity, so 89 s take three heartbeats).
+        visit_id = visit(client, headers, video, started_ago=30)
+        for end in (30, 60):
+            assert beat(client, headers, video, visit_id, [[0, end]]).get_json()["watched_s"] == end
+            age_last_heartbeat(resident, video, 30)
         body = beat(client, headers, video, visit_id, [[0, 89]]).get_json()
+        assert body["watched_s"] == 89
         assert body["completed"] is False  # 89 % < 90 %
         age_last_heartbeat(resident, video, 10)
         body = beat(client, headers, video, visit_id, [[0, 91]]).get_json()
@@ -163,6 +182,7 @@ def test_watching_to_the_threshold_completes_the_lesson_and_then_the_course(
             client.post(f"/api/v1/lessons/{text.id}/completion", headers=headers).status_code == 409
         )
         client.get(f"/api/v1/lessons/{text.id}", headers=headers)  # opening it …
+        age_last_heartbeat(resident, text, 60)  # … for its reading time …
         done = client.post(f"/api/v1/lessons/{text.id}/completion", headers=headers)
         assert done.status_code == 200  # … lets it be marked learnt
         assert done.get_json()["completed"] is True
@@ -258,11 +278,70 @@ def test_heartbeat_rule_directly_bounds_by_wall_clock(resident, course, video):
     learning.enrol(resident, course)
     row = learning.start_visit(resident, video)
     start = row.started_at
-    progress = learning.record_heartbeat(
-        resident, video, row, position_s=50, segments=[[0, 50]], now=start + timedelta(seconds=10)
-    )
-    assert math.isclose(progress.watched_s, 23)  # 2 × 10 s + 3 s slack
-    progress = learning.record_heartbeat(
-        resident, video, row, position_s=50, segments=[[0, 50]], now=start + timedelta(seconds=20)
-    )
-    assert math.isclose(progress.watched_s, 46)
+
+    def at(seconds: float):
+        return learning.record_heartbeat(
+            resident,
+            video,
+            visit_id=row.id,
+            position_s=50,
+            segments=[[0, 50]],
+            rate=2,
+            now=start + timedelta(seconds=seconds),
+        )
+
+    assert math.isclose(at(10).watched_s, 23)  # 3 s in the bucket at opening + 2 × 10 s
+    # 2 × 10 s more. The old per-heartbeat rule gave 46 here: its 3 s slack came with every
+    # heartbeat; the bucket's comes once.
+    assert math.isclose(at(20).watched_s, 43)
+
+
+@pytest.mark.parametrize("rate", [0, -1, 2.5, 16])
+def test_a_rate_beyond_the_limit_is_refused_with_a_clear_message(client, headers, video, rate):
+    visit_id = visit(client, headers, video, started_ago=30)
+    response = beat(client, headers, video, visit_id, [[0, 10]], rate=rate)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"]["rate"] == ["播放速度应大于 0 且不超过 2 倍"]
+    assert db.session.scalar(select(func.sum(LessonProgress.watched_s))) == 0
+
+
+def test_a_rate_caps_what_the_heartbeat_earns(client, headers, video):
+    visit_id = visit(client, headers, video, started_ago=15)
+    body = beat(client, headers, video, visit_id, [[0, 30]], rate=1).get_json()
+    assert 18 <= body["watched_s"] <= 18.5  # 1 × 15 s and the slack; the bucket holds 33
+
+
+def test_a_visit_of_another_lesson_or_from_the_future_records_nothing(
+    client, headers, course, video, resident
+):
+    other = course.lessons[2]
+    theirs = visit(client, headers, other, started_ago=30)
+    response = beat(client, headers, video, theirs, [[0, 10]])
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "找不到这次播放记录，请刷新页面后重新播放"
+    ours = visit(client, headers, video)
+    row = db.session.get(LessonVisit, ours)
+    row.started_at = utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    response = beat(client, headers, video, ours, [[0, 10]])
+    assert response.status_code == 409
+    assert "刷新页面" in response.get_json()["error"]["message"]
+    assert db.session.scalar(select(func.sum(LessonProgress.watched_s))) == 0
+    assert db.session.get(LessonVisit, ours).heartbeats == 0
+
+
+def test_two_hundred_heartbeats_in_two_seconds_earn_a_few_seconds(resident, course, video):
+    learning.enrol(resident, course)
+    row = learning.start_visit(resident, video)
+    for number in range(200):
+        progress = learning.record_heartbeat(
+            resident,
+            video,
+            visit_id=row.id,
+            position_s=100,
+            segments=[[0, 100]],
+            rate=2,
+            now=row.started_at + timedelta(seconds=number / 100),
+        )
+    assert progress.watched_s <= 3 + 2 * 2  # what the bucket starts with and 2 × 2 s
+    assert progress.completed_at is None

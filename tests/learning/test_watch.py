@@ -80,3 +80,21 @@ def test_accepting_the_same_report_twice_adds_nothing_the_second_time(existing, 
     twice, credited = watch.accept(once, reported, budget_s=10_000)
     assert twice == once
     assert credited == pytest.approx(0, abs=1e-9)
+
+
+def test_the_bucket_refills_at_the_fastest_rate_up_to_its_capacity():
+    from datetime import UTC, datetime, timedelta
+
+    opened = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    assert watch.refill(0, None, opened) == (watch.START_S, opened)
+    later = opened + timedelta(seconds=5)
+    assert watch.refill(1, opened, later) == (1 + 5 * watch.MAX_RATE, later)
+    much_later = opened + timedelta(hours=1)
+    assert watch.refill(0, opened, much_later) == (watch.CAPACITY_S, much_later)
+
+
+def test_a_clock_going_backwards_refills_nothing():
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    assert watch.refill(4, at, at - timedelta(minutes=10)) == (4, at)

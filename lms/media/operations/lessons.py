@@ -100,6 +100,7 @@ def add_material(
                 ),
                 status=415,
             ) from None
+        pages = documents.count_pages(draft, kind)
         relative = f"documents/{secrets.token_hex(16)}.{kind}"
         os.replace(draft, storage.media_path(relative))
     finally:
@@ -113,6 +114,7 @@ def add_material(
         path=relative,
         kind=kind,
         size_bytes=size,
+        pages=pages,
     )
     db.session.add(material)
     db.session.flush()
