@@ -19,6 +19,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lms.core.models import MAX_ID
+from lms.core.text import control_character_paths
 
 API_PREFIX = "/api/v1"
 
@@ -159,9 +160,19 @@ def json_body() -> Any:
     if json_depth(data) > MAX_JSON_DEPTH:
         raise ApiError(400, "malformed_json", _("请求内容嵌套层数过多"))
     try:
-        return json.loads(data or b"null")
+        parsed = json.loads(data or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
+    refuse_control_characters(parsed)
+    return parsed
+
+
+def refuse_control_characters(data: Any) -> None:
+    """422 when any string of *data* holds a control character (nothing such is ever stored)."""
+    paths = control_character_paths(data)
+    if paths:
+        message = _("内容包含不允许的控制字符")
+        raise ApiError(422, "validation_error", message, {path: [message] for path in paths})
 
 
 def json_depth(data: bytes) -> int:

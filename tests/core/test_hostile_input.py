@@ -50,3 +50,32 @@ def test_ordinary_nesting_still_works(client, resident):
         "/api/v1/auth/tokens", json={"phone": resident.phone, "password": "错误的密码"}
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x07", "\x1b[31m", "\u202e", "\ud800", "\x85"])
+def test_control_characters_are_refused_in_any_json_string(client, teacher, categories, bad):
+    headers = api_token(client, teacher)
+    body = {"title": f"养蜂{bad}技术", "summary": "", "category": "农村实用技术", "hours": 2}
+    response = client.post("/api/v1/courses", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"title": ["内容包含不允许的控制字符"]}
+    assert client.get("/api/v1/courses", headers=headers).get_json()["total"] == 0
+
+
+def test_tabs_and_line_breaks_are_ordinary_text(client, teacher, categories):
+    headers = api_token(client, teacher)
+    body = {
+        "title": "养蜂\t技术",
+        "summary": "第一行\n第二行\r\n",
+        "category": "农村实用技术",
+        "hours": 2,
+    }
+    assert client.post("/api/v1/courses", json=body, headers=headers).status_code == 201
+
+
+def test_a_typed_entity_stays_as_typed_in_titles(client, teacher, categories):
+    headers = api_token(client, teacher)
+    body = {"title": "&lt;script&gt; 防骗讲座", "category": "农村实用技术", "hours": 2}
+    response = client.post("/api/v1/courses", json=body, headers=headers)
+    assert response.status_code == 201
+    assert response.get_json()["title"] == "&lt;script&gt; 防骗讲座"
