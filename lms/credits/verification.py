@@ -4,6 +4,7 @@ JSON document someone uploads. Both answer the same three ways: valid, revoked o
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -14,15 +15,19 @@ from lms.credits.models import Transcript
 from lms.extensions import db
 
 MAX_SERIAL = 40
+# Serials are letters, digits and dashes; codes are URL-safe base64 (secrets.token_urlsafe).
+SERIAL = re.compile(r"[A-Za-z0-9-]{1,40}")
+CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def find_transcript(serial: str, code: str | None) -> Transcript | None:
     """The transcript with *serial* whose code is *code*; a wrong code finds nothing, the same
     as an unknown serial, so codes cannot be guessed serial by serial."""
-    if not serial or not code or len(serial) > MAX_SERIAL or len(code) > MAX_SERIAL:
-        return None
-    transcript = db.session.scalar(select(Transcript).filter_by(serial=serial.strip().upper()))
-    if transcript is None or not hmac.compare_digest(transcript.code, code.strip()):
+    serial, code = (serial or "").strip(), (code or "").strip()
+    if not SERIAL.fullmatch(serial) or not CODE.fullmatch(code):
+        return None  # anything else (other scripts, controls, too long) matches no transcript
+    transcript = db.session.scalar(select(Transcript).filter_by(serial=serial.upper()))
+    if transcript is None or not hmac.compare_digest(transcript.code.encode(), code.encode()):
         return None
     return transcript
 

@@ -198,3 +198,25 @@ def test_the_signed_record_is_chinese_whatever_the_readers_language(
     assert payload["entries"][0]["kind_label"] == "线上课程"
     assert payload["issuer"]["name"] == "泸县社区教育学院"
     assert "Credits" in client.get("/me/credits").get_data(as_text=True)  # the page is English
+
+
+@pytest.mark.parametrize("code", ["验证码", "\x00", "a" * 41, "é", "%F0%9F%98%80", "x y"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/verify/{serial}",
+        "/api/v1/verify/{serial}",
+        "/transcripts/{serial}.pdf",
+        "/transcripts/{serial}.json",
+        "/api/v1/transcripts/{serial}.json",
+    ],
+)
+def test_an_odd_code_is_a_plain_not_found(client, transcript, path, code):
+    """Codes of any script or length are compared safely (they were a 500 for non-ASCII)."""
+    url = path.format(serial=transcript.serial)
+    response = client.get(url, query_string={"code": code})
+    if url.startswith("/verify/"):  # the public page answers, and says it found nothing
+        assert response.status_code in (200, 404)
+        assert "没有找到" in response.get_data(as_text=True)
+    else:
+        assert response.status_code in (404, 422)
