@@ -85,11 +85,6 @@ class Course(CreatedMixin, db.Model):
         back_populates="course", order_by="Lesson.position", cascade="all, delete-orphan"
     )
 
-    @property
-    def credits(self) -> Decimal:
-        """Credits at the default rule (16 学时 = 1 学分, to 0.1); the credit bank converts."""
-        return (self.hours / 16).quantize(Decimal("0.1"))
-
 
 class Lesson(CreatedMixin, db.Model):
     id: Mapped[intpk]
