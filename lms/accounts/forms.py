@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from lms.accounts.models import Role
+from lms.core.forms import Form
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     phone = StringField(
         _l("手机号"),
         validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
@@ -43,7 +43,7 @@ class SignUpForm(FlaskForm):
     )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     phone = StringField(
         _l("手机号"),
         validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
@@ -57,7 +57,7 @@ class SignInForm(FlaskForm):
     remember = BooleanField(_l("记住我"), default=True)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(
         _l("当前密码"),
         validators=[DataRequired(_l("请填写当前密码"))],
@@ -75,7 +75,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class GrantRoleForm(FlaskForm):
+class GrantRoleForm(Form):
     role = SelectField(_l("角色"), validators=[DataRequired()])
     org_unit_id = SelectField(_l("管理范围"), coerce=int, validators=[InputRequired()])
 
@@ -84,7 +84,7 @@ class GrantRoleForm(FlaskForm):
         self.role.choices = [SelectChoice(role.value, role.label) for role in Role]
 
 
-class OrgUnitForm(FlaskForm):
+class OrgUnitForm(Form):
     name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称")), Length(max=100)])
     population = IntegerField(
         _l("常住人口"),

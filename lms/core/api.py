@@ -167,6 +167,21 @@ def json_body() -> Any:
     return parsed
 
 
+def multipart_form():
+    """The request's multipart fields (``request.form``), once its text and its files' names
+    are known to hold no control character (else 422). Call it after setting any larger
+    ``request.max_content_length`` for the request."""
+    fields = {key: request.form.getlist(key) for key in request.form}
+    fields.update(
+        {
+            f"{key}.filename": [item.filename or "" for item in request.files.getlist(key)]
+            for key in request.files
+        }
+    )
+    refuse_control_characters(fields)
+    return request.form
+
+
 def refuse_control_characters(data: Any) -> None:
     """422 when any string of *data* holds a control character (nothing such is ever stored)."""
     paths = control_character_paths(data)

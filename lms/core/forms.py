@@ -8,13 +8,38 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import abort, flash, render_template
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from lms.core.errors import OperationError
+from lms.core.text import has_control_characters
 from lms.extensions import db
 
 
-class EmptyForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every form: on top of its own validators, no text field may hold a control
+    character (NUL, escape codes, bidirectional overrides, lone surrogates); nothing such is
+    ever stored."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            data = field.data
+            if isinstance(data, str) and has_control_characters(data):
+                field.errors = [*list(field.errors), _("内容包含不允许的控制字符")]
+                valid = False
+            files = data if isinstance(data, list) else [data]
+            if any(
+                isinstance(getattr(item, "filename", None), str)
+                and has_control_characters(item.filename)
+                for item in files
+            ):
+                field.errors = [*list(field.errors), _("文件名包含不允许的控制字符")]
+                valid = False
+        return valid
+
+
+class EmptyForm(Form):
     """A form with nothing but the CSRF token, for buttons that change something."""
 
 

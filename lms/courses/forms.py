@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from lms.core.forms import Form
 
-class CourseForm(FlaskForm):
+
+class CourseForm(Form):
     title = StringField(
         _l("课程名称"), validators=[DataRequired(_l("请填写课程名称")), Length(max=200)]
     )
@@ -25,7 +26,7 @@ class CourseForm(FlaskForm):
     cover = FileField(_l("封面图片（JPG / PNG，5 MB 以内）"), render_kw={"accept": "image/*"})
 
 
-class TextLessonForm(FlaskForm):
+class TextLessonForm(Form):
     title = StringField(
         _l("课时标题"), validators=[DataRequired(_l("请填写课时标题")), Length(max=200)]
     )
@@ -35,7 +36,7 @@ class TextLessonForm(FlaskForm):
     required = BooleanField(_l("必修"), default=True)
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(Form):
     name = StringField(
         _l("分类名称"), validators=[DataRequired(_l("请填写分类名称")), Length(max=40)]
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from lms.core.forms import Form
 from lms.credits.models import OutcomeKind, RuleMode
 
 
@@ -23,7 +23,7 @@ def offline_kind_choices() -> list[tuple[str, str]]:
     return [SelectChoice(kind.value, kind.label) for kind in OutcomeKind.offline()]
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(Form):
     kind = SelectField(_l("成果类别"), validators=[InputRequired(_l("请选择成果类别"))])
     title = StringField(
         _l("名称（如：电商直播培训、献血志愿服务）"),
@@ -52,7 +52,7 @@ class OutcomeForm(FlaskForm):
         self.kind.choices = offline_kind_choices()
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(
         _l("原因"),
         validators=[DataRequired(_l("请写明原因")), Length(max=500)],
@@ -68,7 +68,7 @@ def rule_kind_choices() -> list[tuple[str, str]]:
     return [SelectChoice(kind.value, kind.label) for kind in OutcomeKind]
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     kind = SelectField(_l("成果类别"))
     category_id = SelectField(_l("课程分类（只对线上课程有意义）"), coerce=int)
     mode = SelectField(
@@ -102,7 +102,7 @@ class RuleForm(FlaskForm):
         self.category_id.choices = category_choices(categories)
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(Form):
     class Meta:
         csrf = False
 
@@ -117,7 +117,7 @@ class PreviewForm(FlaskForm):
         self.category_id.choices = category_choices(categories)
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     class Meta:
         csrf = False
 
@@ -127,11 +127,11 @@ class VerifyForm(FlaskForm):
     code = StringField(_l("核验码"), validators=[DataRequired(_l("请填写核验码")), Length(max=40)])
 
 
-class VerifyFileForm(FlaskForm):
+class VerifyFileForm(Form):
     document = FileField(_l("学分证明 JSON 文件"), render_kw={"accept": "application/json,.json"})
 
 
-class CourseHoursForm(FlaskForm):
+class CourseHoursForm(Form):
     """A registrar's certification of a course's 学时. The hours are checked exactly by the
     operation (a number with at most one decimal), so the field keeps what was typed."""
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
-from lms.core.api import ApiError, Id, Schema, endpoint, json_body, parse
+from lms.core.api import ApiError, Id, Schema, endpoint, json_body, multipart_form, parse
 from lms.core.retry import without_retry
 from lms.core.text import clean_title
 from lms.courses import access as courses_access
@@ -217,6 +217,7 @@ def _lesson_from_json(course: Course, body: LessonIn):
 
 
 def _uploaded_file():
+    multipart_form()  # names and fields without control characters
     file = request.files.get("file")
     if file is None or not file.filename:
         message = _("请选择要上传的文件")
@@ -227,14 +228,15 @@ def _uploaded_file():
 def _lesson_from_form(course: Course):
     access.ensure_can_upload(current_user)
     request.max_content_length = current_app.config["LMS_UPLOAD_MAX_BYTES"] + 1024 * 1024
-    kind = request.form.get("kind", "video")
+    form = multipart_form()
+    kind = form.get("kind", "video")
     if kind not in (LessonKind.VIDEO.value, LessonKind.DOCUMENT.value):
         message = _("上传文件的课时只能是视频（video）或文档（document）")
         raise ApiError(422, "validation_error", message, {"kind": [message]})
-    title = request.form.get("title", "")
+    title = form.get("title", "")
     clean_title(title)  # refuse a bad title before receiving gigabytes
     file = _uploaded_file()
-    required = request.form.get("required", "1") not in ("0", "false")
+    required = form.get("required", "1") not in ("0", "false")
     if kind == LessonKind.DOCUMENT.value:
         return operations.add_document_lesson(
             course,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from lms.core.forms import Form
 
-class VideoLessonForm(FlaskForm):
+
+class VideoLessonForm(Form):
     title = StringField(
         _l("课时标题"), validators=[DataRequired(_l("请填写课时标题")), Length(max=200)]
     )
@@ -23,7 +24,7 @@ class VideoLessonForm(FlaskForm):
     )
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     """A course document, or (with a title and as_lesson) a document lesson."""
 
     file = FileField(

@@ -3,6 +3,8 @@ signed in or not; nothing is stored and nothing is logged as an unexpected error
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from lms.core.api import MAX_JSON_BYTES, json_depth
@@ -79,3 +81,45 @@ def test_a_typed_entity_stays_as_typed_in_titles(client, teacher, categories):
     response = client.post("/api/v1/courses", json=body, headers=headers)
     assert response.status_code == 201
     assert response.get_json()["title"] == "&lt;script&gt; 防骗讲座"
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x1b[2J", "\u202e"])
+def test_control_characters_are_refused_in_forms(client, county, bad):
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from tests.conftest import new_phone, unit
+
+    response = client.post(
+        "/sign-up",
+        data={
+            "phone": new_phone(),
+            "name": f"王{bad}芳",
+            "password": "Qingshan#2026",
+            "confirm": "Qingshan#2026",
+            "org_unit_id": unit("福集镇一村").id,
+        },
+    )
+    assert response.status_code == 422
+    assert "内容包含不允许的控制字符" in response.get_data(as_text=True)
+    assert db.session.query(User).count() == 0
+
+
+def test_control_characters_in_multipart_api_fields_and_file_names(client, resident):
+    from tests.credits.conftest import png_bytes, yesterday
+
+    headers = api_token(client, resident)
+    for fields, name in (({"title": "志愿\x00服务"}, "证书.png"), ({}, "证\x07书.png")):
+        data = {
+            "kind": "volunteer",
+            "title": "社区防汛志愿服务",
+            "hours": "8",
+            "occurred_on": yesterday().isoformat(),
+            "issuer": "福集镇志愿者协会",
+            **fields,
+            "evidence": (io.BytesIO(png_bytes()), name),
+        }
+        response = client.post(
+            "/api/v1/me/outcomes", data=data, headers=headers, content_type="multipart/form-data"
+        )
+        assert response.status_code == 422, response.get_json()
+        assert "控制字符" in response.get_json()["error"]["message"]

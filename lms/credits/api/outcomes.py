@@ -12,7 +12,7 @@ from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lms.core.api import ApiError, Schema, endpoint
+from lms.core.api import ApiError, Schema, endpoint, multipart_form
 from lms.credits import access, api_bp, operations
 from lms.credits.api.accounts import EntryOut, credits_number, entry_out
 from lms.credits.models import LearningOutcome, OutcomeKind, OutcomeStatus
@@ -102,7 +102,7 @@ def submit_outcome():
         raise ApiError(
             415, "unsupported_media_type", _("请以 multipart/form-data 提交，并附上证明材料")
         )
-    form = request.form
+    form = multipart_form()
     kind = form.get("kind", "")
     if kind not in {k.value for k in OutcomeKind.offline()}:
         message = _("请选择成果类别")
