@@ -42,6 +42,8 @@ ALLOWED_TAGS = {
     "hr",
     "span",
 }
+# "http:…", "//host/…" or "\\host\…": an address elsewhere, not a path on this site.
+REMOTE_ADDRESS = re.compile(r"\s*(?:[a-z][a-z0-9+.-]*:|[/\\]{2})", re.IGNORECASE)
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},
@@ -61,9 +63,20 @@ def sanitise_html(html: str | None) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_own_images_only,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def _own_images_only(tag: str, attribute: str, value: str) -> str | None:
+    """An image is shown only from the site itself: a remote one would tell another server who
+    read the lesson (and the CSP would block it anyway), so an address with a scheme or a host
+    is dropped (an image pasted inline as ``data:image/…`` stays)."""
+    inline = value.strip().lower().startswith("data:image/")
+    if tag == "img" and attribute == "src" and REMOTE_ADDRESS.match(value) and not inline:
+        return None
+    return value
 
 
 def editable_text(html: str | None) -> str:

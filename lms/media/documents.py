@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,58 @@ def kind_of(path: Path, filename: str) -> str:
     if "[Content_Types].xml" not in names or KINDS[expected][1] not in names:
         raise NotADocument("content does not match the name")
     return expected
+
+
+# Names of PDF actions that run something: JavaScript, launching a program or opening a file,
+# submitting a form or importing data, and rich media or 3D content with scripts of their own.
+ACTIVE_PDF_NAMES = {
+    "/JavaScript",
+    "/JS",
+    "/Launch",
+    "/SubmitForm",
+    "/ImportData",
+    "/RichMedia",
+    "/GoToE",
+}
+_ACTIVE_BYTES = re.compile(rb"/(?:JavaScript|JS|Launch|SubmitForm|ImportData|RichMedia)\b")
+
+
+def has_active_content(path: Path) -> bool:
+    """Does the PDF at *path* carry scripts or actions that run or launch something? Looks at
+    the raw bytes and at every object pypdf can reach (compressed object streams included);
+    a file pypdf cannot read is judged by its bytes alone."""
+    with open(path, "rb") as handle:
+        tail = b""
+        while chunk := handle.read(1024 * 1024):  # in pieces, overlapping by a name's length
+            if _ACTIVE_BYTES.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    try:
+        reader = PdfReader(path)
+        return _walk_for_active(reader.trailer, set())
+    except Exception:  # unreadable structure: the byte scan above is all we can say
+        log.info("could not walk the objects of %s", path, exc_info=True)
+        return False
+
+
+def _walk_for_active(node, seen: set, depth: int = 0) -> bool:
+    if depth > 60:
+        return False
+    if isinstance(node, IndirectObject):
+        key = node.idnum, node.generation
+        if key in seen:
+            return False
+        seen.add(key)
+        node = node.get_object()
+    if isinstance(node, NameObject):
+        return str(node) in ACTIVE_PDF_NAMES
+    if isinstance(node, DictionaryObject):
+        for key, value in node.items():
+            if key in ACTIVE_PDF_NAMES or _walk_for_active(value, seen, depth + 1):
+                return True
+    elif isinstance(node, ArrayObject):
+        return any(_walk_for_active(item, seen, depth + 1) for item in node)
+    return False
 
 
 def mimetype(kind: str) -> str:

@@ -159,3 +159,16 @@ def test_teacher_adds_a_lesson_on_the_web(app, teacher, create_course):
     assert lesson.title == "第一课"
     assert "onerror" not in lesson.body
     assert "<p>开始</p>" in lesson.body
+
+
+def test_remote_images_are_stripped_from_lesson_bodies_and_summaries():
+    from lms.courses.content import sanitise_html
+
+    html = (
+        '<p>看图<img src="http://tracker.example/p.gif" alt="远程">'
+        '<img src="//cdn.example/x.png"><img src="/media/covers/own.jpg" alt="本站"></p>'
+    )
+    clean = sanitise_html(html)
+    assert "tracker.example" not in clean
+    assert "cdn.example" not in clean
+    assert '<img src="/media/covers/own.jpg" alt="本站">' in clean

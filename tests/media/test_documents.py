@@ -164,3 +164,57 @@ def test_web_upload_of_a_course_document(app, client, teacher, create_course):
     assert refused.status_code == 422
     assert "只能上传" in refused.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Material)) == 1
+
+
+def _pdf_with_script() -> bytes:
+    """A real PDF (written by pypdf) with a document-level JavaScript in its name tree."""
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    action = DictionaryObject(
+        {
+            NameObject("/S"): NameObject("/JavaScript"),
+            NameObject("/JS"): TextStringObject("app.alert('hi');"),
+        }
+    )
+    names = DictionaryObject(
+        {NameObject("/Names"): ArrayObject([TextStringObject("x"), writer._add_object(action)])}
+    )
+    writer._root_object[NameObject("/Names")] = DictionaryObject(
+        {NameObject("/JavaScript"): writer._add_object(names)}
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n",
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/OpenAction<</S/Launch/F(calc.exe)>>>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n",
+        _pdf_with_script(),
+    ],
+    ids=["open-action-javascript", "launch", "named-javascript"],
+)
+def test_a_pdf_that_runs_something_is_refused_and_leaves_nothing(
+    app, client, teacher, create_course, data
+):
+    course = create_course(publish=False)
+    response = post_material(client, api_token(client, teacher), course, data, "讲义.pdf")
+    assert response.status_code == 422
+    assert "脚本" in response.get_json()["error"]["message"]
+    assert db.session.scalar(select(func.count()).select_from(Material)) == 0
+    assert documents_on_disk(app) == []
+
+
+def test_an_ordinary_pdf_with_text_and_links_is_accepted(app, client, teacher, create_course):
+    from tests.credits.conftest import pdf_bytes
+
+    course = create_course(publish=False)
+    response = post_material(client, api_token(client, teacher), course, pdf_bytes(), "讲义.pdf")
+    assert response.status_code == 201, response.get_json()

@@ -100,6 +100,10 @@ def add_material(
                 ),
                 status=415,
             ) from None
+        if kind == "pdf" and documents.has_active_content(draft):
+            raise field_error(
+                "file", _("这个 PDF 含有脚本或自动执行的动作，为了安全不能上传"), status=422
+            )
         pages = documents.count_pages(draft, kind)
         relative = f"documents/{secrets.token_hex(16)}.{kind}"
         os.replace(draft, storage.media_path(relative))
