@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "LMS_LOGIN_SLOW_AFTER": 10,
     "LMS_LOGIN_SLOW_INTERVAL_S": 30,
     "LMS_LOGIN_USUAL_ADDRESS_DAYS": 180,
+    # Self sign-ups per address and per number block (first 7 digits) in the window.
+    "LMS_SIGNUP_WINDOW_S": 3600,
+    "LMS_SIGNUP_MAX_PER_ADDRESS": 10,
+    "LMS_SIGNUP_MAX_PER_PREFIX": 30,
     "LMS_TOKEN_TTL_S": 30 * 24 * 3600,
     "LMS_COVER_MAX_BYTES": 5 * 1024 * 1024,
     "LMS_COVER_SIZE": (960, 540),
@@ -50,6 +54,22 @@ DEFAULTS: dict[str, Any] = {
     "LMS_UPLOAD_CHUNK_BYTES": 8 * 1024**2,
     "LMS_UPLOAD_TTL_S": 7 * 24 * 3600,
     "LMS_VIDEO_MAX_DURATION_S": 3 * 3600,
+    # Limits an uploaded video is probed against before it is accepted (lms/media/probe.py), so
+    # that a tiny file cannot claim hours of frames nobody recorded. Refused above this average
+    # frame rate (renditions are at most 30 fps whatever comes in):
+    "LMS_VIDEO_MAX_FPS": 120,
+    # Refused when the picture's long × short side exceed this (4K); anything up to it is scaled
+    # down to the ladder's top rung (720p).
+    "LMS_VIDEO_MAX_SIZE": (3840, 2160),
+    # Refused with fewer frames than this per second of duration (two frames hours apart).
+    "LMS_VIDEO_MIN_FRAMES_PER_S": 0.1,
+    # Refused when the renditions (every rung's bit rate × the duration) would be larger than
+    # this many times the upload plus the floor: a 417 KB file claiming 2 h 50 min at 1080p.
+    "LMS_VIDEO_MAX_OUTPUT_RATIO": 200,
+    "LMS_VIDEO_OUTPUT_FLOOR_BYTES": 64 * 1024**2,
+    # The worker stops ffmpeg when the renditions pass this many times their estimate (plus
+    # the floor above); ffmpeg also reads no more than the probed duration.
+    "LMS_TRANSCODE_MAX_OUTPUT_FACTOR": 3,
     "LMS_TRANSCODE_TIMEOUT_S": 6 * 3600,
     "LMS_TRANSCODE_STALL_S": 60,
     "LMS_TRANSCODE_QUEUE_STALL_S": 3 * 3600,

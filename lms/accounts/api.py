@@ -122,15 +122,18 @@ def delete_token():
     auth=False,
 )
 def create_resident(body: ResidentIn):
-    user = operations.register_resident(
+    registration = operations.register_resident(
         phone=body.phone,
         password=body.password,
         name=body.name,
         org_unit=db.session.get(OrgUnit, body.org_unit_id),
         birth_year=body.birth_year,
+        address=request.remote_addr or "",
     )
-    db.session.commit()
-    return user_out(user).model_dump(mode="json"), 201
+    db.session.commit()  # a refused sign-up counts too
+    if registration.refusal is not None:
+        raise registration.refusal
+    return user_out(registration.user).model_dump(mode="json"), 201
 
 
 @endpoint(api_bp, "/me", "GET", summary="当前用户", response=UserOut)

@@ -185,6 +185,21 @@ class LoginAttempt(db.Model):
     )
 
 
+class SignUpAttempt(db.Model):
+    """One self sign-up, made or refused, by address and phone prefix (the first 7 digits: a
+    number block), so that sign-ups can be rate-limited by either."""
+
+    id: Mapped[intpk]
+    address: Mapped[str] = mapped_column(String(64))
+    phone_prefix: Mapped[str] = mapped_column(String(7))
+    attempted_at: Mapped[utc_datetime]
+
+    __table_args__ = (
+        Index("ix_sign_up_attempt_address_at", "address", "attempted_at"),
+        Index("ix_sign_up_attempt_prefix_at", "phone_prefix", "attempted_at"),
+    )
+
+
 class Notice(CreatedMixin, db.Model):
     """An in-site message to one user (a decision on their outcome, a revoked transcript …)."""
 

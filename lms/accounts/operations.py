@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, has_request_context, request
@@ -22,6 +23,7 @@ from lms.accounts.models import (
     OrgUnit,
     Role,
     RoleGrant,
+    SignUpAttempt,
     User,
 )
 from lms.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -145,15 +147,73 @@ def create_user(
     return user
 
 
+@dataclass
+class Registration:
+    """What a self sign-up came to: the new *user*, or a *refusal* (the phone is registered)
+    that the caller commits (the attempt counts) and then answers with."""
+
+    user: User | None = None
+    refusal: OperationError | None = None
+
+
 def register_resident(
-    *, phone: str, password: str, name: str, org_unit: OrgUnit | None, birth_year: int | None
-) -> User:
-    """Self sign-up: residents register in their home village or community."""
+    *,
+    phone: str,
+    password: str,
+    name: str,
+    org_unit: OrgUnit | None,
+    birth_year: int | None,
+    address: str,
+) -> Registration:
+    """Self sign-up: residents register in their home village or community. Sign-ups are
+    limited per address and per number block; a sign-up for a phone already registered costs
+    what a wrong password for it costs (it counts against the same sign-in limits), so phone
+    numbers are no cheaper to test here than on the sign-in page."""
     if org_unit is not None and org_unit.level is not Level.VILLAGE:
         raise field_error("org_unit_id", _("请选择具体的村（社区）"))
-    return create_user(
-        phone=phone, name=name, password=password, org_unit=org_unit, birth_year=birth_year
+    try:
+        normalised = validation.normalize_phone(phone or "")
+    except ValueError:
+        normalised = None  # create_user says what is wrong with it
+    address = (address or "unknown")[:64]
+    now = utcnow()
+    if normalised is not None:
+        refusal = _sign_up_refusal(normalised, address, now)
+        if refusal is not None:
+            raise RateLimited(refusal)
+    try:
+        with db.session.begin_nested():
+            user = create_user(
+                phone=phone, name=name, password=password, org_unit=org_unit, birth_year=birth_year
+            )
+    except Conflict as registered:
+        db.session.add(
+            LoginAttempt(phone=normalised, address=address, succeeded=False, attempted_at=now)
+        )
+        db.session.add(
+            SignUpAttempt(address=address, phone_prefix=normalised[:7], attempted_at=now)
+        )
+        db.session.flush()
+        return Registration(refusal=registered)
+    db.session.add(SignUpAttempt(address=address, phone_prefix=user.phone[:7], attempted_at=now))
+    db.session.flush()
+    return Registration(user=user)
+
+
+def _sign_up_refusal(phone: str, address: str, now) -> str | None:
+    config = current_app.config
+    window = now - timedelta(seconds=config["LMS_SIGNUP_WINDOW_S"])
+    recent = (
+        select(func.count()).select_from(SignUpAttempt).where(SignUpAttempt.attempted_at >= window)
     )
+    by_address = db.session.scalar(recent.where(SignUpAttempt.address == address))
+    by_block = db.session.scalar(recent.where(SignUpAttempt.phone_prefix == phone[:7]))
+    if (
+        by_address >= config["LMS_SIGNUP_MAX_PER_ADDRESS"]
+        or by_block >= config["LMS_SIGNUP_MAX_PER_PREFIX"]
+    ):
+        return _("注册太频繁，请稍后再试")
+    return _sign_in_refusal(phone, address, now)
 
 
 class RateLimited(OperationError):

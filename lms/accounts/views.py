@@ -20,7 +20,7 @@ from lms.accounts.forms import (
     SignUpForm,
 )
 from lms.accounts.models import Level, Notice, OrgUnit, Role, User
-from lms.core.forms import EmptyForm, attempt, render_form, require_form_token
+from lms.core.forms import EmptyForm, attempt, render_form, require_form_token, show_errors
 from lms.core.paging import paginate
 from lms.core.web import int_arg
 from lms.extensions import db
@@ -53,20 +53,26 @@ def sign_up():
         return redirect(url_for("courses.index"))
     form = SignUpForm()
     form.org_unit_id.choices = village_choices()
+    result = None
     if form.validate_on_submit():
         with attempt(form) as result:
-            user = operations.register_resident(
+            registration = operations.register_resident(
                 phone=form.phone.data,
                 password=form.password.data,
                 name=form.name.data,
                 org_unit=db.session.get(OrgUnit, form.org_unit_id.data),
                 birth_year=form.birth_year.data,
+                address=request.remote_addr or "",
             )
-        if result.ok:
+        if result.ok and registration.refusal is not None:  # committed: the attempt counts
+            show_errors(form, registration.refusal)
+        elif result.ok:
+            user = registration.user
             login_user(user, remember=True)
             flash(_("注册成功，欢迎您，%(name)s！", name=user.name), "success")
             return redirect(_safe_next(request.args.get("next")))
-    return render_form("accounts/sign_up.html", form)
+    limited = result is not None and isinstance(result.error, operations.RateLimited)
+    return render_form("accounts/sign_up.html", form, status=429 if limited else None)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -383,3 +383,65 @@ def test_api_sign_up_with_an_absurd_org_unit_id_is_a_validation_error(client, co
     response = client.post("/api/v1/residents", json=body(org_unit_id=2**70))
     assert_api_error(response, 422, "validation_error")
     assert user_count() == 0
+
+
+# Limits: sign-ups per address and per number block; testing phones costs what sign-in costs ---
+
+
+def sign_up_from(app, address: str, **changes):
+    return app.test_client().post(
+        "/api/v1/residents", json=body(**changes), environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def test_ten_sign_ups_from_one_address_in_an_hour_then_429(app, county):
+    for _ in range(10):
+        assert sign_up_from(app, "203.0.113.5").status_code == 201
+    response = sign_up_from(app, "203.0.113.5")
+    assert response.status_code == 429
+    assert response.get_json()["error"]["message"] == "注册太频繁，请稍后再试"
+    assert user_count() == 10
+    assert sign_up_from(app, "203.0.113.6").status_code == 201  # another address is not held up
+
+
+@pytest.mark.parametrize("app_config", [{"LMS_SIGNUP_MAX_PER_PREFIX": 3}])
+def test_sign_ups_in_one_number_block_are_limited_across_addresses(app, county):
+    for number in range(3):
+        phone = f"1370055{number:04d}"
+        assert sign_up_from(app, f"198.51.100.{number}", phone=phone).status_code == 201
+    response = sign_up_from(app, "198.51.100.99", phone="13700559999")
+    assert response.status_code == 429
+    assert sign_up_from(app, "198.51.100.99", phone="13800559999").status_code == 201
+
+
+def test_testing_registered_phones_by_sign_up_costs_like_wrong_passwords(app, resident):
+    """Each sign-up for a registered phone counts as a failed sign-in for that phone from that
+    address: five, and that address may neither sign up with it nor sign in to it for a while;
+    the owner elsewhere is not affected."""
+    prober = "198.51.100.66"
+    for _ in range(5):
+        response = sign_up_from(app, prober, phone=resident.phone)
+        assert response.status_code == 409
+    assert sign_up_from(app, prober, phone=resident.phone).status_code == 429
+    signed_in = app.test_client().post(
+        "/sign-in",
+        data={"phone": resident.phone, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": prober},
+    )
+    assert signed_in.status_code == 429
+    owner = app.test_client().post(
+        "/sign-in",
+        data={"phone": resident.phone, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "203.0.113.77"},
+    )
+    assert owner.status_code == 302
+
+
+def test_the_web_form_answers_429_when_limited(app, county):
+    for _ in range(10):
+        sign_up_from(app, "203.0.113.9")
+    response = app.test_client().post(
+        "/sign-up", data=form(), environ_base={"REMOTE_ADDR": "203.0.113.9"}
+    )
+    assert response.status_code == 429
+    assert "注册太频繁" in page(response)
