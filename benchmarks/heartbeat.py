@@ -4,8 +4,14 @@ endpoint under the same server (the floor).
 
     .venv/bin/python benchmarks/heartbeat.py [--seconds 10] [--database-url postgresql+psycopg://…]
 
-Needs wrk (Debian package `wrk`). Every viewer has its own account, token and visit; requests
-rotate through the viewers, each reporting a played interval as a real player would."""
+Needs wrk (Debian package `wrk`). Every viewer has its own account, token and visit. Each wrk
+thread has its own slice of the viewers (``setup(thread)`` gives it an id; the thread takes every
+viewer whose index is its id modulo the thread count) and rotates through that slice, so two
+threads never send the same viewer's heartbeat at once, as real viewers never do. (Inside a
+thread, as many viewers as connections: a viewer is sent again only after a full round.) Each
+viewer's played interval carries on where its previous one ended, ten seconds at a time,
+starting again at 0 at the end of the lesson; however little the watch-time bucket credits, the
+answer must be a 200 (anything else is counted as an error)."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DURATION_S = 7200  # the benchmark's video lesson
 GUNICORN = [
     sys.executable,
     "-m",
@@ -81,7 +88,7 @@ def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int
         course = courses.create_course(
             teacher, title="压测课程", summary="", category=category, hours=2
         )
-        lesson = courses.add_lesson(course, title="视频", kind=LessonKind.VIDEO, duration_s=7200)
+        lesson = courses.add_lesson(course, title="视频", kind=LessonKind.VIDEO, duration_s=DURATION_S)
         courses.publish_course(course)
         out = []
         for number in range(viewers):
@@ -102,11 +109,30 @@ def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int
 
 LUA = """
 local viewers = %(viewers)s
-local counter = 0
-request = function()
-  counter = counter + 1
-  local v = viewers[(counter %% #viewers) + 1]
-  local t = (counter %% 600) * 10
+local threads = %(threads)d
+local duration = %(duration)d
+
+-- Main state: number the threads. Each thread runs its own Lua state, where `id` is set.
+local next_id = 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+
+local mine, positions, turn = {}, {}, 0
+function init(args)
+  for index = 1, #viewers do
+    if (index - 1) %% threads == id then
+      mine[#mine + 1] = viewers[index]
+      positions[#mine] = 0
+    end
+  end
+end
+
+function request()
+  turn = turn %% #mine + 1
+  local v, t = mine[turn], positions[turn]
+  positions[turn] = (t + 10) %% duration
   local body = '{"visit_id": ' .. v[2] .. ', "position_s": ' .. (t + 10) ..
                ', "segments": [[' .. t .. ', ' .. (t + 10) .. ']], "rate": 1}'
   return wrk.format("POST", "%(path)s", {["Authorization"] = "Bearer " .. v[1],
@@ -119,9 +145,12 @@ def run_wrk(
     url: str, path: str, viewers: list[tuple[str, int]], connections: int, seconds: int
 ) -> dict[str, float]:
     lua_viewers = "{" + ", ".join(f'{{"{token}", {visit}}}' for token, visit in viewers) + "}"
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % {"viewers": lua_viewers, "path": path})
     threads = min(connections, 2)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            LUA
+            % {"viewers": lua_viewers, "path": path, "threads": threads, "duration": DURATION_S}
+        )
     output = subprocess.run(
         [
             "wrk",
@@ -179,6 +208,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--database-url", help="default: SQLite in a temporary instance folder")
+    parser.add_argument("--viewers", type=int, nargs="+", default=[50, 200], choices=[50, 200])
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -204,7 +234,7 @@ def main() -> None:
         port = free_port()
         server = serve(target, env, port)
         try:
-            for connections in (50, 200):
+            for connections in args.viewers:
                 figures = run_wrk(
                     f"http://127.0.0.1:{port}",
                     path,
@@ -220,7 +250,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    for connections in (50, 200):
+    for connections in args.viewers:
         ours, floor = (
             results[("heartbeat (lms)", connections)],
             results[("bare Flask (floor)", connections)],

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import attributes
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from lms.accounts.models import User
 from lms.core import signals
@@ -125,29 +129,82 @@ def start_visit(user: User, lesson: Lesson, *, now: datetime | None = None) -> L
     return visit
 
 
-def _heartbeat_rows(
-    user: User, lesson: Lesson, visit_id: int
-) -> tuple[Enrolment | None, LessonProgress | None, LessonVisit | None]:
-    """The resident's enrolment, progress and (their own, this lesson's) visit in one read."""
-    row = db.session.execute(
-        select(Enrolment, LessonProgress, LessonVisit)
+@functools.cache
+def _heartbeat_statements():
+    """The heartbeat's three statements, built once (building them costs more than running)."""
+    visit, progress = LessonVisit.__table__, LessonProgress.__table__
+    read = (
+        select(
+            Enrolment.withdrawn_at.is_not(None),
+            LessonProgress,
+            visit.c.started_at,
+            visit.c.last_heartbeat_at,
+        )
+        .select_from(Enrolment)
         .outerjoin(
             LessonProgress,
             and_(
-                LessonProgress.user_id == Enrolment.user_id, LessonProgress.lesson_id == lesson.id
+                LessonProgress.user_id == Enrolment.user_id,
+                LessonProgress.lesson_id == bindparam("lesson_id"),
             ),
         )
         .outerjoin(
-            LessonVisit,
+            visit,
             and_(
-                LessonVisit.id == visit_id,
-                LessonVisit.user_id == Enrolment.user_id,
-                LessonVisit.lesson_id == lesson.id,
+                visit.c.id == bindparam("visit_id"),
+                visit.c.user_id == Enrolment.user_id,
+                visit.c.lesson_id == bindparam("lesson_id"),
             ),
         )
-        .where(Enrolment.user_id == user.id, Enrolment.course_id == lesson.course_id)
+        .where(
+            Enrolment.user_id == bindparam("user_id"),
+            Enrolment.course_id == bindparam("course_id"),
+        )
+        .execution_options(populate_existing=True)
+    )
+    write_progress = (
+        progress.update()
+        .where(progress.c.id == bindparam("old_id"), progress.c.version == bindparam("old_version"))
+        .values({name: bindparam(f"new_{name}", type_=progress.c[name].type) for name in _WRITTEN})
+    )
+    write_visit = (
+        visit.update()
+        .where(visit.c.id == bindparam("old_id"))
+        .values(
+            last_heartbeat_at=bindparam("new_at", type_=visit.c.last_heartbeat_at.type),
+            position_s=bindparam("new_position_s", type_=visit.c.position_s.type),
+            credited_s=visit.c.credited_s + bindparam("credited", type_=visit.c.credited_s.type),
+            heartbeats=visit.c.heartbeats + 1,
+        )
+    )
+    return read, write_progress, write_visit
+
+
+# What a heartbeat changes in the progress row.
+_WRITTEN = (
+    "budget_s",
+    "budget_at",
+    "intervals",
+    "watched_s",
+    "resume_position_s",
+    "last_heartbeat_at",
+    "version",
+)
+
+
+def _heartbeat_rows(user: User, lesson: Lesson, visit_id: int):
+    """The resident's enrolment (whether active), progress and (their own, this lesson's)
+    visit in one read: ``(withdrawn, progress, visit started at, visit's last heartbeat)``, or
+    None when not enrolled. The progress is read afresh (a copy in the session may be old)."""
+    return db.session.execute(
+        _heartbeat_statements()[0],
+        {
+            "lesson_id": lesson.id,
+            "visit_id": visit_id,
+            "user_id": user.id,
+            "course_id": lesson.course_id,
+        },
     ).first()
-    return (row[0], row[1], row[2]) if row is not None else (None, None, None)
 
 
 def record_heartbeat(
@@ -164,7 +221,12 @@ def record_heartbeat(
     credit new coverage no faster than the resident's bucket for this lesson allows (shared by
     every tab, visit and retry), nor faster than *rate* allows since this visit's previous
     heartbeat. A visit that is unknown, another resident's, another lesson's or that starts
-    after *now* is refused, and nothing is recorded."""
+    after *now* is refused, and nothing is recorded.
+
+    The busiest write of the site: one read (enrolment, progress and visit together), then one
+    conditional UPDATE of the progress (``WHERE version = `` the version read; a racing
+    heartbeat of another tab makes it match nothing, a conflict the request retries) and one of
+    the visit, so the write lock is held only for the two statements and the commit."""
     duration = lesson.duration_s
     if lesson.kind is not LessonKind.VIDEO or not duration:
         raise Conflict(_("这个视频还没有准备好"))
@@ -179,34 +241,60 @@ def record_heartbeat(
     if not 0 <= position_s <= duration + 1:
         raise field_error("position_s", _("播放位置超出了视频长度"))
     now = now or utcnow()
-    enrolment, progress, visit = _heartbeat_rows(user, lesson, visit_id)
-    if enrolment is None or not enrolment.active:
+    row = _heartbeat_rows(user, lesson, visit_id)
+    if row is None or row[0]:
         raise Forbidden(_("报名这门课程后才能记录学习进度"))
-    if visit is None:
+    _withdrawn, progress, started_at, last_heartbeat_at = row
+    if started_at is None:
         raise Conflict(_("找不到这次播放记录，请刷新页面后重新播放"), status=404, code="not_found")
-    if visit.started_at > now:
+    if started_at > now:
         raise Conflict(_("这次播放记录的开始时间不对，请刷新页面后重新播放"))
     if progress is None:
         progress = _progress(user, lesson, now)
     tokens, budget_at = watch.refill(progress.budget_s, progress.budget_at, now)
-    since = max(moment for moment in (visit.last_heartbeat_at, visit.started_at) if moment)
+    since = max(last_heartbeat_at, started_at) if last_heartbeat_at else started_at
     budget = min(tokens, watch.allowance((now - since).total_seconds(), max_rate=rate))
     intervals, credited = watch.accept(
         [tuple(i) for i in progress.intervals], reported, budget_s=budget
     )
-    progress.budget_s, progress.budget_at = max(0.0, tokens - credited), budget_at
-    progress.intervals = [list(interval) for interval in intervals]
-    progress.watched_s = round(watch.covered(intervals), 3)
-    progress.resume_position_s = round(min(position_s, float(duration)), 3)
-    progress.last_heartbeat_at = now
-    visit.last_heartbeat_at = max(now, since)
-    visit.position_s = progress.resume_position_s
-    visit.credited_s += credited
-    visit.heartbeats += 1
+    changes = {
+        "budget_s": max(0.0, tokens - credited),
+        "budget_at": budget_at,
+        "intervals": [list(interval) for interval in intervals],
+        "watched_s": round(watch.covered(intervals), 3),
+        "resume_position_s": round(min(position_s, float(duration)), 3),
+        "last_heartbeat_at": now,
+        "version": progress.version + 1,
+    }
+    _read, write_progress, write_visit = _heartbeat_statements()
+    written = db.session.execute(
+        write_progress,
+        {
+            "old_id": progress.id,
+            "old_version": progress.version,
+            **{f"new_{name}": value for name, value in changes.items()},
+        },
+    )
+    if written.rowcount != 1:
+        raise StaleDataError("the lesson's progress changed since it was read")
+    for key, value in changes.items():
+        attributes.set_committed_value(progress, key, value)
+    db.session.execute(
+        write_visit,
+        {
+            "old_id": visit_id,
+            "new_at": max(now, since),
+            "new_position_s": changes["resume_position_s"],
+            "credited": credited,
+        },
+    )
+    held = db.session.identity_map.get(identity_key(LessonVisit, visit_id))
+    if held is not None:  # a copy in this session: read the new figures when next asked
+        db.session.expire(held, ["last_heartbeat_at", "position_s", "credited_s", "heartbeats"])
     threshold = lesson.course.completion_threshold / 100
     if progress.completed_at is None and progress.watched_s >= threshold * duration - 1e-6:
         _complete(progress, now)
-    db.session.flush()
+        db.session.flush()
     return progress
 
 

@@ -19,6 +19,7 @@ replaying and parallel tabs earn nothing extra.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -85,11 +86,15 @@ def covered(intervals: Sequence[Interval]) -> float:
     return sum(end - start for start, end in intervals)
 
 
-def uncovered_parts(existing: Sequence[Interval], interval: Interval) -> list[Interval]:
-    """The parts of *interval* that *existing* (merged) does not cover, in time order."""
+def uncovered_parts(
+    existing: Sequence[Interval], interval: Interval, *, first: int = 0
+) -> list[Interval]:
+    """The parts of *interval* that *existing* (merged) does not cover, in time order. Intervals
+    of *existing* before index *first* are taken to end before *interval* starts."""
     start, end = interval
     parts = []
-    for have_start, have_end in existing:
+    for index in range(first, len(existing)):
+        have_start, have_end = existing[index]
         if have_end <= start:
             continue
         if have_start >= end:
@@ -129,10 +134,17 @@ def accept(
     """Add *reported* to *existing*, crediting at most *budget_s* seconds of new coverage, taken
     in time order. Returns the new merged intervals and the seconds newly credited."""
     existing = merge(existing)
+    ends = [end for _start, end in existing]
     credited: list[Interval] = []
     remaining = max(0.0, budget_s)
+    # The reported intervals, merged, are disjoint and in time order, so what one of them earns
+    # never overlaps a later one: each is measured against *existing* alone (merged once), from
+    # the first interval of it that ends after its start.
     for interval in merge(reported):
-        for start, end in uncovered_parts(merge([*existing, *credited]), interval):
+        if remaining <= 0:
+            break
+        first = bisect.bisect_right(ends, interval[0])
+        for start, end in uncovered_parts(existing, interval, first=first):
             if remaining <= 0:
                 break
             take = min(end - start, remaining)
@@ -140,5 +152,7 @@ def accept(
             # differ from end in the last bit, and a repeated report would then add a sliver.
             credited.append((start, end if take == end - start else start + take))
             remaining -= take
+    if not credited:
+        return existing, 0.0
     result = merge([*existing, *credited])
     return result, covered(result) - covered(existing)
