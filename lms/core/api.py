@@ -53,6 +53,11 @@ class Route:
     status: int = 200
     multipart: dict[str, str] = field(default_factory=dict)
     raw: str | None = None
+    responses: dict[int, Any] = field(default_factory=dict)
+    content: str | None = None
+    optional_auth: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+    json_body_schema: dict[str, Any] | None = None
 
 
 ROUTES: list[Route] = []
@@ -94,8 +99,23 @@ def endpoint(
     auth: bool = True,
     multipart: dict[str, str] | None = None,
     raw: str | None = None,
+    responses: dict[int, Any] | None = None,
+    content: str | None = None,
+    optional_auth: bool = False,
+    params: dict[str, str] | None = None,
+    json_body_schema: dict[str, Any] | None = None,
 ) -> Callable:
-    """Declare an API route. The view receives ``body=`` and/or ``query=`` as parsed models."""
+    """Declare an API route. The view receives ``body=`` and/or ``query=`` as parsed models.
+
+    For the OpenAPI document only: ``raw`` is the media type of a request body the view reads
+    itself; ``json_body_schema`` the JSON schema of a JSON body the view reads with
+    ``json_body()``; ``content`` the media type of a success answer that is not a JSON model (a
+    file); ``responses`` other statuses the view answers, each with a model, a JSON schema or
+    ``None`` (no body) — at ``status`` itself, an alternative shape of the success answer;
+    ``optional_auth`` a route open to all that answers the signed-in caller more (its owner);
+    ``params`` query parameters the view reads itself, by name and description. Error statuses
+    (the ``Error`` schema) are documented from what the decorator and the plumbing can answer.
+    """
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -123,6 +143,11 @@ def endpoint(
                 status=status,
                 multipart=multipart or {},
                 raw=raw,
+                responses=responses or {},
+                content=content,
+                optional_auth=optional_auth,
+                params=params or {},
+                json_body_schema=json_body_schema,
             )
         )
         return run
@@ -251,6 +276,16 @@ def _message(item: dict[str, Any]) -> str:
     return _("格式不正确")
 
 
+ERROR_DESCRIPTIONS = {
+    "400": "请求格式错误（不是 JSON、嵌套过深、参数格式不对）",
+    "401": "未登录或令牌无效",
+    "404": "找不到（或无权知道其存在）",
+    "413": "提交的内容太大",
+    "415": "不支持的内容类型",
+    "422": "内容校验未通过（fields 指出哪一项）",
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document, built from the routes declared with ``endpoint``."""
     schemas: dict[str, Any] = {}
@@ -262,33 +297,75 @@ def openapi_document() -> dict[str, Any]:
         schemas[model.__name__] = schema
         return {"$ref": f"#/components/schemas/{model.__name__}"}
 
-    error = {
-        "description": "错误",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
+    def error(description: str) -> dict[str, Any]:
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+
+    def shape(spec: Any) -> dict[str, Any] | None:
+        if spec is None:
+            return None
+        if isinstance(spec, type) and issubclass(spec, BaseModel):
+            return ref(spec)
+        return spec
+
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
+        takes_body = bool(
+            route.body is not None or route.multipart or route.raw or route.json_body_schema
+        )
+        errors = {
+            # also csrf_failed: a write by session cookie without its CSRF token
+            "400": takes_body or (route.auth and route.method != "get"),
+            "401": route.auth or route.optional_auth,
+            "404": bool(_path_parameters(route.rule)),
+            "413": takes_body,
+            "415": takes_body,
+            "422": takes_body or route.query is not None,  # control characters included
+        }
         operation: dict[str, Any] = {
             "summary": route.summary,
             "tags": [route.tag],
             "operationId": route.endpoint.replace(".", "_"),
-            "responses": {"4XX": error},
+            "responses": {
+                status: error(ERROR_DESCRIPTIONS[status]) for status, can in errors.items() if can
+            },
         }
+        # Any other 4xx the view raises (403, 409, 429…) has the same error shape.
+        operation["responses"]["4XX"] = error("其他错误（API.md 的错误约定）")
         if route.auth:
             operation["security"] = [{"bearer": []}, {"session": []}]
+        elif route.optional_auth:
+            operation["security"] = [{}, {"bearer": []}, {"session": []}]
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-            for name in _path_parameters(route.rule)
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(converter)}
+            for converter, name in _path_converters(route.rule)
         ]
         if route.query is not None:
             for name, spec in route.query.model_json_schema().get("properties", {}).items():
                 parameters.append({"name": name, "in": "query", "required": False, "schema": spec})
+        for name, description in route.params.items():
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": description,
+                    "schema": {"type": "string"},
+                }
+            )
         if parameters:
             operation["parameters"] = parameters
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": ref(route.body)}},
+            }
+        if route.json_body_schema is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": route.json_body_schema}},
             }
         if route.multipart:
             properties = {
@@ -307,9 +384,28 @@ def openapi_document() -> dict[str, Any]:
                 "content": {route.raw: {"schema": {"type": "string", "format": "binary"}}},
             }
         success: dict[str, Any] = {"description": "成功"}
-        if route.response is not None:
-            success["content"] = {"application/json": {"schema": ref(route.response)}}
+        schema = shape(route.response)
+        alternative = shape(route.responses.get(route.status))
+        if schema is not None and alternative is not None:
+            schema = {"anyOf": [schema, alternative]}
+        if schema is not None:
+            success["content"] = {"application/json": {"schema": schema}}
+        if route.content is not None:
+            binary = {"type": "string", "format": "binary"}
+            success["content"] = {
+                route.content: {"schema": {} if route.content.endswith("json") else binary}
+            }
         operation["responses"][str(route.status)] = success
+        for status, spec in route.responses.items():
+            if status == route.status:
+                continue
+            answer: dict[str, Any] = {"description": "成功" if status < 400 else "错误"}
+            schema = shape(spec)
+            if schema is not None and str(status) in operation["responses"]:
+                schema = {"anyOf": [{"$ref": "#/components/schemas/Error"}, schema]}
+            if schema is not None:
+                answer["content"] = {"application/json": {"schema": schema}}
+            operation["responses"][str(status)] = answer
         paths.setdefault(_openapi_path(route.rule), {})[route.method] = operation
 
     schemas["Error"] = {
@@ -355,6 +451,19 @@ def _path_parameters(rule: str) -> list[str]:
     import re
 
     return [match.split(":")[-1] for match in re.findall(r"<([^>]+)>", rule)]
+
+
+def _path_converters(rule: str) -> list[tuple[str, str]]:
+    """(converter, name) of each variable of a Flask rule; a variable without one is a string."""
+    return [
+        (match[0] or "string", match[1]) for match in re.findall(r"<(?:([^:>]+):)?([^>]+)>", rule)
+    ]
+
+
+def _path_schema(converter: str) -> dict[str, Any]:
+    if converter == "int":
+        return {"type": "integer", "minimum": 0}
+    return {"type": "string"}
 
 
 def _openapi_path(rule: str) -> str:
