@@ -54,6 +54,7 @@ class LearningFileOut(BaseModel):
     summary="我的学习档案（?format=xapi 返回 xAPI 语句列表）",
     query=FileQuery,
     response=LearningFileOut,
+    responses={200: {"type": "array", "items": {"type": "object"}, "title": "xAPI statements"}},
 )
 def my_learning_file(query: FileQuery):
     file = build(
