@@ -27,6 +27,7 @@ class EnrolmentOut(BaseModel):
     summary="报名课程（重复报名返回已有报名）",
     response=EnrolmentOut,
     status=201,
+    responses={200: EnrolmentOut},  # already enrolled: the existing enrolment
 )
 def put_enrolment(course_id: int):
     enrolment, new = operations.enrol(
