@@ -73,7 +73,9 @@ def my_transcripts():
     "GET",
     summary="学分证明 PDF（本人，或带核验码 ?code=）",
     auth=False,
-    raw="application/pdf",
+    optional_auth=True,
+    params={"code": "核验码（本人下载时不需要）"},
+    content="application/pdf",
 )
 def transcript_pdf_api(serial: str):
     return transcript_download(access.get_transcript_or_404(serial, current_user), "pdf")
@@ -85,7 +87,9 @@ def transcript_pdf_api(serial: str):
     "GET",
     summary="签名的学分证明 JSON（本人，或带核验码 ?code=）",
     auth=False,
-    raw="application/json",
+    optional_auth=True,
+    params={"code": "核验码（本人下载时不需要）"},
+    content="application/json",
 )
 def transcript_json_api(serial: str):
     return transcript_download(access.get_transcript_or_404(serial, current_user), "json")
@@ -140,6 +144,8 @@ def _verify_out(verdict: verification.Verdict) -> dict:
     summary="公开核验：提交签名的学分证明 JSON",
     response=VerifyOut,
     auth=False,
+    json_body_schema={"type": "object", "description": "签名的学分证明 JSON"},
+    responses={422: VerifyOut},  # not a transcript of ours, or its signature does not hold
 )
 def verify_document():
     document = json_body()
