@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import AnonymousUserMixin
+from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
@@ -174,20 +174,17 @@ def _unauthorized():
 
 
 def _protect_cookie_api_writes() -> None:
-    """API writes authenticated by the session cookie must carry the CSRF token; bearer-token
-    clients and anonymous calls carry no cookie authority, so they need none."""
+    """API writes authenticated by a cookie (the session, or remember-me) must carry the CSRF
+    token; bearer-token clients and anonymous calls carry no cookie authority, so they need none
+    (an anonymous caller with a session cookie gets the route's own answer, e.g. 401)."""
     if (
         is_api_request()
         and request.method not in ("GET", "HEAD", "OPTIONS")
         and "Authorization" not in request.headers
-        and request.cookies.get(_session_cookie_name())
         and current_app.config.get("WTF_CSRF_ENABLED", True)
+        and current_user.is_authenticated
     ):
         csrf.protect()
-
-
-def _session_cookie_name() -> str:
-    return current_app.config.get("SESSION_COOKIE_NAME", "session")
 
 
 def _security_headers(response):
