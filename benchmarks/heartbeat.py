@@ -88,7 +88,9 @@ def prepare(env: dict[str, str], viewers: int) -> tuple[int, list[tuple[str, int
         course = courses.create_course(
             teacher, title="压测课程", summary="", category=category, hours=2
         )
-        lesson = courses.add_lesson(course, title="视频", kind=LessonKind.VIDEO, duration_s=DURATION_S)
+        lesson = courses.add_lesson(
+            course, title="视频", kind=LessonKind.VIDEO, duration_s=DURATION_S
+        )
         courses.publish_course(course)
         out = []
         for number in range(viewers):
@@ -148,8 +150,7 @@ def run_wrk(
     threads = min(connections, 2)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
-            LUA
-            % {"viewers": lua_viewers, "path": path, "threads": threads, "duration": DURATION_S}
+            LUA % {"viewers": lua_viewers, "path": path, "threads": threads, "duration": DURATION_S}
         )
     output = subprocess.run(
         [
@@ -190,7 +191,7 @@ def serve(target: str, env: dict[str, str], port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [*GUNICORN, "-b", f"127.0.0.1:{port}", target], cwd=ROOT, env={**os.environ, **env}
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a busy machine starts four workers slowly
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)

@@ -3,6 +3,7 @@ API writes, security headers, locale choice, error pages and template helpers.""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -114,6 +115,9 @@ def init_app(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_pragmas)
             event.listen(db.engine, "begin", _sqlite_begin)
             event.listen(db.engine, "savepoint", _sqlite_savepoint)
+            event.listen(db.engine, "before_cursor_execute", _sqlite_take_write_turn)
+            for name in ("checkin", "invalidate", "soft_invalidate", "detach"):
+                event.listen(db.engine.pool, name, _sqlite_end_write_turn)
 
     app.before_request(_protect_cookie_api_writes)
     app.after_request(_security_headers)
@@ -161,6 +165,38 @@ def _sqlite_savepoint(connection, name) -> None:
     raw = connection.connection.dbapi_connection
     if not raw.in_transaction:
         connection.exec_driver_sql(f"BEGIN {raw.isolation_level or 'DEFERRED'}")
+
+
+# A request's writes take turns in this process: SQLite lets one writer at a time anyway, and a
+# writer refused by the database waits in its busy handler by sleeps of up to 100 ms, long after
+# the lock is free; a lock here wakes the next writer at once. Taken just before the first write
+# of a request's transaction (its BEGIN IMMEDIATE), given back when its connection returns to the
+# pool (after the commit or rollback) or is invalidated. A thread that has the turn never waits
+# for it again, and none waits longer than the busy timeout (then the database decides).
+_write_turn = threading.Lock()
+_write_turn_owner: int | None = None
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN", "SAVEPOINT")
+_TURN_KEY = "lms_write_turn"
+
+
+def _sqlite_take_write_turn(connection, cursor, statement, parameters, context, executemany):
+    global _write_turn_owner
+    raw = connection.connection.dbapi_connection
+    if raw.isolation_level != "IMMEDIATE" or raw.in_transaction:
+        return
+    info = connection.info
+    if info.get(_TURN_KEY) or _write_turn_owner == threading.get_ident():
+        return
+    if statement.lstrip()[:9].upper().startswith(_WRITES) and _write_turn.acquire(timeout=10):
+        _write_turn_owner = threading.get_ident()
+        info[_TURN_KEY] = True
+
+
+def _sqlite_end_write_turn(dbapi_connection, record, *_args) -> None:
+    global _write_turn_owner
+    if record is not None and record.info.pop(_TURN_KEY, False):
+        _write_turn_owner = None
+        _write_turn.release()
 
 
 def _unauthorized():
