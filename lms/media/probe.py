@@ -22,7 +22,18 @@ import ffmpeg
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 
-ERROR_CODES = ("empty", "not_media", "no_video", "too_long", "too_short", "corrupt")
+ERROR_CODES = (
+    "empty",
+    "not_media",
+    "no_video",
+    "too_long",
+    "too_short",
+    "corrupt",
+    "too_fast",  # frame rate above Limits.max_fps
+    "too_large",  # picture above Limits.max_long_side × Limits.max_short_side
+    "too_sparse",  # fewer frames than Limits.min_frames_per_s over its duration
+    "too_costly",  # renditions far larger than the upload (Limits.max_output_ratio)
+)
 MIN_DURATION_S = 1.0
 DECODE_WINDOW_S = 2.0
 
@@ -66,6 +77,20 @@ _MAGIC = (
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What an upload may cost to transcode, checked before a single frame is decoded. A tiny
+    file can claim hours, thousands of frames a second or an 8K picture; each would cost
+    minutes of CPU and thousands of segments. The defaults match lms/config.py."""
+
+    max_fps: float = 120  # average frame rate (output is at most 30 fps anyway)
+    max_long_side: int = 3840  # larger pictures are refused; smaller ones are scaled down
+    max_short_side: int = 2160  # to the ladder's top rung
+    min_frames_per_s: float = 0.1  # frames in the stream per second of claimed duration
+    max_output_ratio: float = 200  # estimated renditions ≤ ratio × upload size + floor
+    output_floor_bytes: int = 64 * 1024**2
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What the platform needs to know about an accepted upload."""
 
@@ -93,23 +118,30 @@ class ProbeResult:
 
 
 class ProbeError(Exception):
-    """The file is refused; ``code`` is one of ``ERROR_CODES``, ``detail`` is for the log."""
+    """The file is refused; ``code`` is one of ``ERROR_CODES``, ``detail`` is for the log,
+    ``values`` are the numbers the resident's message names (what the file has, the limit)."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
+    def __init__(self, code: str, detail: str = "", **values: Any) -> None:
         if code not in ERROR_CODES:
             raise ValueError(f"unknown probe error code {code!r}")
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
+        self.values = values
 
 
-def probe(path: Path, *, max_duration_s: float, timeout_s: float = 60) -> ProbeResult:
+def probe(
+    path: Path, *, max_duration_s: float, timeout_s: float = 60, limits: Limits | None = None
+) -> ProbeResult:
     """Describe the video at *path*, or raise ``ProbeError`` saying why it is refused.
 
     Checks, cheapest first: not empty; ffprobe can open it; it has a video stream that is not
-    just cover art; it lasts at least a second and at most *max_duration_s*; its first and last
-    seconds of video decode without a single error. *timeout_s* bounds the whole probe.
+    just cover art; it lasts at least a second and at most *max_duration_s*; it stays within
+    *limits* (picture size, frame rate, frames for its duration, renditions for its size); its
+    first and last seconds of video decode without a single error. *timeout_s* bounds the
+    whole probe.
     """
+    limits = limits or Limits()
     deadline = time.monotonic() + timeout_s
     path = Path(path)
     try:
@@ -141,6 +173,7 @@ def probe(path: Path, *, max_duration_s: float, timeout_s: float = 60) -> ProbeR
     width, height = _int(video.get("width")), _int(video.get("height"))
     if not width or not height:
         raise ProbeError("corrupt", "the video stream has no picture size")
+    coded = (width, height)
     aspect = _ratio(video.get("sample_aspect_ratio"), ":")
     if aspect and abs(aspect - 1) > 0.01:
         width = max(1, round(width * aspect))
@@ -154,9 +187,7 @@ def probe(path: Path, *, max_duration_s: float, timeout_s: float = 60) -> ProbeR
     # measurably lower, frames come at uneven intervals (phones do this in dim light).
     variable = bool(average and real and abs(real - average) / real > 0.002)
 
-    _check_decodes(url, duration, deadline)
-
-    return ProbeResult(
+    result = ProbeResult(
         duration_s=round(duration, 3),
         width=width,
         height=height,
@@ -170,6 +201,76 @@ def probe(path: Path, *, max_duration_s: float, timeout_s: float = 60) -> ProbeR
         format_name=str(container.get("format_name") or "unknown"),
         size_bytes=size,
     )
+    _check_limits(result, coded, _frame_count(video, url, deadline), limits)
+    _check_decodes(url, duration, deadline)
+    return result
+
+
+def _check_limits(
+    info: ProbeResult, coded: tuple[int, int], frames: int | None, limits: Limits
+) -> None:
+    """Refuse what would cost far more to transcode than a lesson of its length should.
+
+    The picture is measured both as coded and as shown (a stretched or turned picture
+    decodes at its coded size); the frame rate both as ffprobe averages it and as frames
+    counted over the duration, when the container says how many there are.
+    """
+    long_side = max(*coded, info.width, info.height)
+    short_side = max(min(coded), min(info.width, info.height))
+    if long_side > limits.max_long_side or short_side > limits.max_short_side:
+        raise ProbeError(
+            "too_large",
+            f"{info.width}x{info.height} (coded {coded[0]}x{coded[1]})",
+            width=info.width,
+            height=info.height,
+            max_width=limits.max_long_side,
+            max_height=limits.max_short_side,
+        )
+    counted = frames / info.duration_s if frames else None
+    fps = max(info.frame_rate, counted or 0.0)
+    if fps > limits.max_fps:
+        raise ProbeError("too_fast", f"{fps:.1f} fps", fps=round(fps), max_fps=limits.max_fps)
+    if counted is not None and counted < limits.min_frames_per_s:
+        raise ProbeError(
+            "too_sparse",
+            f"{frames} frames in {info.duration_s:.0f} s",
+            frames=frames,
+            duration_s=info.duration_s,
+        )
+    from lms.media.transcode import estimated_output_bytes  # the ladder lives there
+
+    output = estimated_output_bytes(info)
+    if output > limits.max_output_ratio * info.size_bytes + limits.output_floor_bytes:
+        raise ProbeError(
+            "too_costly",
+            f"about {output / 1024**2:.0f} MB of renditions from {info.size_bytes} bytes",
+            size_bytes=info.size_bytes,
+            duration_s=info.duration_s,
+        )
+
+
+def _frame_count(video: dict[str, Any], url: str, deadline: float) -> int | None:
+    """The frames of the video stream: as the container's index states it (MP4, MOV), else
+    counted by reading the packets (Matroska, WebM …: demuxing only, no decoding). None when
+    it cannot be told; the other checks and the decoding still apply."""
+    stated = _int(video.get("nb_frames"))
+    if stated:
+        return stated
+    command = [FFPROBE, "-v", "error", *INPUT_GUARD, "-select_streams", "V:0", "-count_packets"]
+    command += ["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", url]
+    try:
+        finished = subprocess.run(  # noqa: S603 - fixed program, the path is ours
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=max(0.1, deadline - time.monotonic()),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProbeError("corrupt", "counting frames did not finish in time") from None
+    if finished.returncode != 0:
+        return None
+    return _int(finished.stdout.decode("ascii", "replace").strip().split(",")[0]) or None
 
 
 def input_url(path: Path) -> str:

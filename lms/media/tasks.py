@@ -16,10 +16,10 @@ from huey import crontab
 from lms.core import storage
 from lms.core.jobs import app_task, huey
 from lms.extensions import db
-from lms.media import operations
+from lms.media import operations, processes
 from lms.media.models import MediaAsset
 from lms.media.probe import ProbeResult
-from lms.media.transcode import TranscodeError, transcode
+from lms.media.transcode import TranscodeError, estimated_output_bytes, transcode
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +33,30 @@ def transcode_asset(asset_id: int) -> None:
     if asset is None:
         log.info("asset %s is done, gone, or being transcoded by a live worker", asset_id)
         return
+    attempt = asset.attempts
     db.session.commit()
     scratch = _scratch_folder(asset)
+    info = ProbeResult.from_dict(asset.probe)
+    config = current_app.config
     try:
         result = transcode(
             storage.media_path(asset.original_path),
             scratch,
-            ProbeResult.from_dict(asset.probe),
-            on_progress=_heartbeat(asset),
-            timeout_s=current_app.config["LMS_TRANSCODE_TIMEOUT_S"],
+            info,
+            on_progress=_heartbeat(asset, attempt),
+            timeout_s=config["LMS_TRANSCODE_TIMEOUT_S"],
+            max_output_bytes=int(
+                config["LMS_TRANSCODE_MAX_OUTPUT_FACTOR"] * estimated_output_bytes(info)
+                + config["LMS_VIDEO_OUTPUT_FLOOR_BYTES"]
+            ),
         )
+    except Superseded:
+        # The job was sent again and another worker took it: this one's ffmpeg is stopped
+        # (transcode() kills it when on_progress raises) and its folder goes; the row is theirs.
+        shutil.rmtree(scratch, ignore_errors=True)
+        db.session.rollback()
+        log.warning("asset %s was taken over by another worker; this attempt stops", asset_id)
+        return
     except TranscodeError as error:
         shutil.rmtree(scratch, ignore_errors=True)
         operations.fail_transcode(asset, reason=error.detail or str(error))
@@ -55,18 +69,29 @@ def transcode_asset(asset_id: int) -> None:
     db.session.commit()
 
 
+class Superseded(Exception):
+    """The asset was claimed again by another worker while this one transcoded it."""
+
+
+def _leftover_folders(asset_id: int) -> list[Path]:
+    """The scratch folders of earlier attempts at *asset_id* (each ``.<id>.<random>.tmp``)."""
+    return list(storage.media_path("renditions").glob(f".{asset_id}.*.tmp"))
+
+
 def _scratch_folder(asset: MediaAsset) -> Path:
     renditions = storage.media_path("renditions")
     renditions.mkdir(parents=True, exist_ok=True)
-    for leftover in renditions.glob(f".{asset.id}.*.tmp"):  # from a worker that died half-way
+    for leftover in _leftover_folders(asset.id):  # from a worker that died or hung half-way
+        processes.stop_leftovers([leftover])  # its ffmpeg, if it still runs on this machine
         shutil.rmtree(leftover, ignore_errors=True)
     scratch = renditions / f".{asset.id}.{secrets.token_hex(4)}.tmp"
     scratch.mkdir()
     return scratch
 
 
-def _heartbeat(asset: MediaAsset) -> Callable[[float], None]:
-    """Record progress at most once a second: each commit tells the others this worker lives."""
+def _heartbeat(asset: MediaAsset, attempt: int) -> Callable[[float], None]:
+    """Record progress at most once a second: each commit tells the others this worker lives.
+    Raises ``Superseded`` once another worker has claimed the asset (a later *attempt*)."""
     last_beat = 0.0
 
     def on_progress(percent: float) -> None:
@@ -74,8 +99,10 @@ def _heartbeat(asset: MediaAsset) -> Callable[[float], None]:
         now = time.monotonic()
         if now - last_beat >= 1 or percent >= 100:
             last_beat = now
-            operations.record_transcode_progress(asset, percent)
+            still_ours = operations.record_transcode_progress(asset, percent, attempt=attempt)
             db.session.commit()
+            if not still_ours:
+                raise Superseded(asset.id)
 
     return on_progress
 
@@ -91,10 +118,14 @@ def _move_into_place(scratch: Path, final: Path) -> None:
 
 
 def requeue_stalled() -> int:
-    """Send again the jobs whose worker died; returns how many."""
+    """Send again the jobs whose worker died; returns how many. An ffmpeg the dead job left
+    running on this machine is stopped (one on another machine stops at its next heartbeat,
+    or with its worker, or when the job sent again clears its folder there)."""
     sent = operations.requeue_stalled()
     db.session.commit()
-    return sent
+    for asset_id in sent:
+        processes.stop_leftovers(_leftover_folders(asset_id))
+    return len(sent)
 
 
 def delete_expired_uploads() -> int:

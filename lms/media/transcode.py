@@ -21,7 +21,9 @@ temporary folder and renames it into place afterwards (law 5).
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
+import os
 import re
 import subprocess
 import threading
@@ -32,6 +34,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from lms.media import processes
 from lms.media.probe import FFMPEG, INPUT_GUARD, ProbeResult, input_url
 
 
@@ -67,6 +70,10 @@ AUDIO_PLAYLIST = "audio/index.m3u8"
 DOWNLOAD = "download.mp4"
 POSTER = "poster.jpg"
 TAIL_LINES = 50
+# Read no more of the source than the probed duration and this much more: a file whose index
+# promised less than its data holds cannot make longer renditions.
+DURATION_SLACK_S = 1.0
+OUTPUT_CHECK_INTERVAL_S = 1.0
 
 
 def plan_ladder(source_height: int) -> list[Rung]:
@@ -149,7 +156,8 @@ def build_command(
     hls += ["-hls_flags", "independent_segments", "-hls_segment_type", "mpegts"]
 
     command = [FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-v", "error"]
-    command += ["-progress", "pipe:1", *INPUT_GUARD, "-i", input_url(source)]
+    command += ["-progress", "pipe:1", *INPUT_GUARD]
+    command += ["-t", f"{info.duration_s + DURATION_SLACK_S:.3f}", "-i", input_url(source)]
     command += ["-filter_complex", _filtergraph(plan)]
 
     # The ladder: one HLS muxer, one variant per rung, each with its own audio.
@@ -198,12 +206,15 @@ def transcode(
     on_progress: Callable[[float], None] | None = None,
     segment_s: int = 6,
     timeout_s: float | None = None,
+    max_output_bytes: int | None = None,
 ) -> TranscodeResult:
     """Write every rendition of *source* into *out_dir*, which must exist and be empty.
 
     *on_progress* receives a rising percentage at most about once a second, then 100 when every
-    output is verified. On failure or after *timeout_s* ffmpeg is killed and ``TranscodeError``
-    raised; the caller discards the folder.
+    output is verified. On failure, after *timeout_s* or once *out_dir* holds more than
+    *max_output_bytes*, ffmpeg is killed and ``TranscodeError`` raised; the caller discards the
+    folder. ffmpeg dies with the thread that started it, and while it runs its pid is recorded
+    in ``out_dir/.ffmpeg.pid`` so that a job sent again can stop it (lms/media/processes.py).
     """
     out = Path(out_dir).resolve()
     if not out.is_dir() or any(out.iterdir()):
@@ -221,42 +232,83 @@ def transcode(
         stderr=subprocess.PIPE,
         encoding="utf-8",
         errors="replace",
+        preexec_fn=processes.die_with_parent(),  # only prctl, resolved before the fork
     )
+    pid_file = out / processes.PID_FILE
+    with contextlib.suppress(OSError):  # without it the parent-death signal still holds
+        processes.record(pid_file, process.pid, marker=str(out))
     # stderr is drained by a thread so that a chatty ffmpeg never blocks on a full pipe.
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     reader = threading.Thread(target=tail.extend, args=(process.stderr,), daemon=True)
     reader.start()
-    timed_out = threading.Event()
+    timed_out, too_big, finished = threading.Event(), threading.Event(), threading.Event()
 
     def expire() -> None:
         timed_out.set()
         process.kill()
 
+    def guard_size() -> None:
+        while not finished.wait(OUTPUT_CHECK_INTERVAL_S):
+            if _folder_size(out) > max_output_bytes:
+                too_big.set()
+                process.kill()
+                return
+
     watchdog = threading.Timer(timeout_s, expire) if timeout_s else None
+    size_guard = threading.Thread(target=guard_size, daemon=True) if max_output_bytes else None
     try:
         if watchdog:
             watchdog.daemon = True
             watchdog.start()
+        if size_guard:
+            size_guard.start()
         _follow_progress(process.stdout, info.duration_s, on_progress)
         returncode = process.wait()
     finally:
+        finished.set()
         if watchdog:
             watchdog.cancel()
         if process.poll() is None:  # on_progress raised: do not leave ffmpeg running
             process.kill()
             process.wait()
+        processes.forget(pid_file)
         reader.join(timeout=5)
+        if size_guard:
+            size_guard.join(timeout=5)
         process.stdout.close()
         process.stderr.close()
 
     if timed_out.is_set():
         raise TranscodeError(f"timed out after {timeout_s:g} s\n{_readable(tail, source)}".strip())
+    if too_big.is_set():
+        limit_mb = max_output_bytes / 1024**2
+        raise TranscodeError(f"stopped: the renditions passed {limit_mb:.0f} MB")
     if returncode != 0:
         raise TranscodeError(_readable(tail, source) or f"ffmpeg exited with {returncode}")
     result = _collect(out, plan, info)
     if on_progress:
         on_progress(100.0)
     return result
+
+
+def estimated_output_bytes(info: ProbeResult) -> int:
+    """About how many bytes the renditions of *info* take: every output's average bit rate
+    over the whole duration (the ladder, the download and the audio-only playlist)."""
+    plan = _plan(info)
+    outputs = [output.rung for output in [*plan.rungs, plan.download]]
+    kbps = sum(rung.video_kbps for rung in outputs)
+    if info.has_audio:
+        kbps += sum(rung.audio_kbps for rung in outputs) + AUDIO_ONLY_KBPS
+    return int(info.duration_s * kbps * 1000 / 8)
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # a playlist renamed into place in between
+                total += os.stat(os.path.join(root, name)).st_size
+    return total
 
 
 def _plan(info: ProbeResult) -> _Plan:

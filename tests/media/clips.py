@@ -100,6 +100,30 @@ def make_clip(
     return path
 
 
+def make_lavfi(
+    path: Path, source: str, *, filters: str | None = None, passthrough: bool = False
+) -> Path:
+    """A silent H.264 clip of a lavfi *source* (``"color=…"``, ``"testsrc2=…"``) as it is,
+    encoded as fast as x264 can. *passthrough* keeps every timestamp *filters* set (no frames
+    are duplicated or dropped to make the rate constant)."""
+    command = [FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", source]
+    if filters:
+        command += ["-vf", filters]
+    if passthrough:
+        command += ["-fps_mode", "passthrough"]
+    command += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)]
+    run(command)
+    return path
+
+
+def make_two_frames(path: Path, gap_s: float) -> Path:
+    """Two frames *gap_s* seconds apart, and nothing else: a few KB claiming hours."""
+    source = "testsrc2=size=320x240:rate=1"
+    return make_lavfi(
+        path, source, filters=f"trim=end_frame=2,setpts=N*{gap_s}/TB", passthrough=True
+    )
+
+
 def make_truncated(path: Path, source: Path) -> Path:
     """The first half of *source*'s bytes, like an upload cut off half-way."""
     data = source.read_bytes()
@@ -207,6 +231,18 @@ RECIPES: dict[str, tuple[str, Recipe]] = {
     "empty": ("empty.mp4", lambda lib, p: (p.touch(), p)[1]),
     "audio_only": ("voice.m4a", lambda lib, p: make_audio_only(p)),
     "cover_art": ("song.m4a", lambda lib, p: make_cover_art_only(p)),
+    # Hostile uploads: tiny files that would cost hours of transcoding (issue 11, item 8).
+    # 6 KB, 2 h 41 min: frames at 0 s and 9659 s, each shown a second.
+    "two_frames": ("two-frames.mp4", lambda lib, p: make_two_frames(p, 9659)),
+    # Tens of KB, 2 h 50 min: a black frame every 5 s (enough frames, far too few bytes).
+    "black_hours": (
+        "black-hours.mp4",
+        lambda lib, p: make_lavfi(p, "color=c=black:size=320x240:rate=0.2:duration=10200"),
+    ),
+    "fps240": ("fps240.mp4", lambda lib, p: make_lavfi(p, "testsrc2=size=160x120:rate=240:d=2")),
+    "8k": ("8k.mp4", lambda lib, p: make_lavfi(p, "color=c=gray:size=7680x4320:rate=1:d=2")),
+    # The largest picture accepted: scaled down to the ladder's top rung.
+    "4k": ("4k.mp4", lambda lib, p: make_lavfi(p, "testsrc2=size=3840x2160:rate=5:d=2")),
 }
 
 

@@ -36,10 +36,10 @@ def retry_asset(asset: MediaAsset) -> MediaAsset:
     return asset
 
 
-def requeue_stalled() -> int:
+def requeue_stalled() -> list[int]:
     """Send again every job whose asset has not moved for LMS_TRANSCODE_STALL_S seconds: its
-    worker died (or its queue lost it). Returns how many were sent; the job itself refuses to
-    run twice at once."""
+    worker died (or its queue lost it). Returns the ids of the assets sent again; the job
+    itself refuses to run twice at once."""
     now = utcnow()
     processing = now - timedelta(seconds=current_app.config["LMS_TRANSCODE_STALL_S"])
     # A queued job may simply wait behind others; only one waiting for hours is presumed lost.
@@ -57,7 +57,7 @@ def requeue_stalled() -> int:
         asset.status = MediaStatus.QUEUED
         enqueue_transcode(asset)
     db.session.flush()
-    return len(stalled)
+    return [asset.id for asset in stalled]
 
 
 def claim_transcode(asset_id: int) -> MediaAsset | None:
@@ -89,12 +89,22 @@ def claim_transcode(asset_id: int) -> MediaAsset | None:
     return db.session.get(MediaAsset, asset_id, populate_existing=True)
 
 
-def record_transcode_progress(asset: MediaAsset, percent: float) -> None:
+def record_transcode_progress(
+    asset: MediaAsset, percent: float, *, attempt: int | None = None
+) -> bool:
     """The worker is alive and *percent* done (shown as at most 99 until the renditions are in
-    place)."""
+    place). With *attempt* (the ``attempts`` its claim set) nothing is written and False is
+    returned when the asset has since been claimed by another worker or left processing."""
+    if attempt is not None:
+        current = db.session.execute(
+            select(MediaAsset.attempts, MediaAsset.status).where(MediaAsset.id == asset.id)
+        ).one_or_none()
+        if current is None or tuple(current) != (attempt, MediaStatus.PROCESSING):
+            return False
     asset.progress = min(99, int(percent))
     asset.heartbeat_at = utcnow()
     db.session.flush()
+    return True
 
 
 def finish_transcode(asset: MediaAsset, result: TranscodeResult) -> None:

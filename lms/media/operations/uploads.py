@@ -29,7 +29,7 @@ from lms.core.time import utcnow
 from lms.extensions import db
 from lms.media.models import MediaAsset, MediaStatus, Upload
 from lms.media.operations.transcoding import enqueue_transcode, retry_asset
-from lms.media.probe import ProbeError, probe
+from lms.media.probe import Limits, ProbeError, probe
 
 COPY_BUFFER = 1024 * 1024
 
@@ -37,6 +37,35 @@ COPY_BUFFER = 1024 * 1024
 def probe_message(error: ProbeError) -> str:
     """A resident-readable reason for refusing a file."""
     minutes = current_app.config["LMS_VIDEO_MAX_DURATION_S"] // 60
+    values = error.values
+    if error.code == "too_fast":
+        return _(
+            "视频帧率太高（每秒 %(fps)s 帧），最高支持每秒 %(max)s 帧，请导出为每秒 30 帧后再上传",
+            fps=values["fps"],
+            max=_number(values["max_fps"]),
+        )
+    if error.code == "too_large":
+        return _(
+            "视频画面太大（%(width)s×%(height)s），最大支持 %(max_width)s×%(max_height)s，"
+            "请导出为 1080p 后再上传",
+            width=values["width"],
+            height=values["height"],
+            max_width=values["max_width"],
+            max_height=values["max_height"],
+        )
+    if error.code == "too_sparse":
+        return _(
+            "这个视频长 %(minutes)s 分钟，却只有 %(frames)s 帧画面，文件不正常，请重新导出后上传",
+            minutes=_minutes(values["duration_s"]),
+            frames=values["frames"],
+        )
+    if error.code == "too_costly":
+        return _(
+            "这个文件只有 %(size)s，却长达 %(minutes)s 分钟，转码后会比原文件大得多，"
+            "文件不正常，请用手机或电脑重新导出后上传",
+            size=_file_size(values["size_bytes"]),
+            minutes=_minutes(values["duration_s"]),
+        )
     return {
         "empty": _("文件是空的，请重新选择视频"),
         "not_media": _("这不是可以播放的视频文件，请上传 MP4、MOV 等常见格式的视频"),
@@ -45,6 +74,34 @@ def probe_message(error: ProbeError) -> str:
         "too_short": _("视频太短了，至少需要 1 秒"),
         "corrupt": _("视频文件已损坏或没有传完整，无法解码，请重新导出后上传"),
     }.get(error.code, _("无法识别这个视频文件"))
+
+
+def probe_limits() -> Limits:
+    """The limits of lms/config.py an upload is probed against."""
+    config = current_app.config
+    long_side, short_side = config["LMS_VIDEO_MAX_SIZE"]
+    return Limits(
+        max_fps=float(config["LMS_VIDEO_MAX_FPS"]),
+        max_long_side=int(long_side),
+        max_short_side=int(short_side),
+        min_frames_per_s=float(config["LMS_VIDEO_MIN_FRAMES_PER_S"]),
+        max_output_ratio=float(config["LMS_VIDEO_MAX_OUTPUT_RATIO"]),
+        output_floor_bytes=int(config["LMS_VIDEO_OUTPUT_FLOOR_BYTES"]),
+    )
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _minutes(seconds: float) -> int:
+    return max(1, round(seconds / 60))
+
+
+def _file_size(size: int) -> str:
+    if size < 1024**2:
+        return f"{max(0.1, size / 1024):.1f} KB"
+    return f"{size / 1024**2:.1f} MB"
 
 
 def clean_filename(name: str | None) -> str:
@@ -223,7 +280,11 @@ def _accept_file(
             retry_asset(existing)
         return existing, True
     try:
-        info = probe(path, max_duration_s=current_app.config["LMS_VIDEO_MAX_DURATION_S"])
+        info = probe(
+            path,
+            max_duration_s=current_app.config["LMS_VIDEO_MAX_DURATION_S"],
+            limits=probe_limits(),
+        )
     except ProbeError as error:
         raise Refused(probe_message(error)) from None
     asset = MediaAsset(
