@@ -13,6 +13,7 @@ from lms.accounts.models import OrgUnit, User
 from lms.core import signals, storage
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
 from lms.core.jobs import after_commit
+from lms.core.numbers import exact_hours
 from lms.core.tasks import delete_media_file
 from lms.core.text import clean_title, plain_text
 from lms.core.time import utcnow
@@ -153,23 +154,6 @@ def _take_down(course: Course, status: CourseStatus) -> Course:
 # Certified hours (课程学时认定) ----------------------------------------------------------------
 
 
-def _certified_hours(value) -> Decimal:
-    """What a registrar certifies: a positive number of 学时 with at most one decimal, no more
-    than 999.9. Unlike the declared hours, nothing is rounded: a certification says exactly
-    what was typed or it is refused."""
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise field_error("hours", _("学时必须是数字")) from None
-    if not amount.is_finite() or amount <= 0:
-        raise field_error("hours", _("学时必须大于 0"))
-    if amount > MAX_HOURS:
-        raise field_error("hours", _("学时不能超过 %(n)s", n=MAX_HOURS))
-    if amount != amount.quantize(Decimal("0.1")):
-        raise field_error("hours", _("学时最多保留一位小数"))
-    return amount.quantize(Decimal("0.1"))
-
-
 def hours_margin() -> Decimal:
     """How far above the measured content hours may be certified without a written reason."""
     return Decimal(str(current_app.config["LMS_HOURS_MARGIN"]))
@@ -194,7 +178,7 @@ def certify_course_hours(
         raise Forbidden(_("您是这门课程的开设者或授课教师，不能认定它的学时"))
     if course.certified_hours is not None:
         raise Conflict(_("这门课程的学时已经认定过了，不能重复认定"))
-    amount = _certified_hours(hours)
+    amount = exact_hours(hours, maximum=MAX_HOURS, too_many=_("学时不能超过 %(n)s", n=MAX_HOURS))
     reason = " ".join((reason or "").split())
     if len(reason) > 500:
         raise field_error("reason", _("理由不能超过 500 个字"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from lms.accounts.models import OrgUnit, User
 from lms.accounts.operations import notify
 from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.numbers import exact_hours
 from lms.core.text import clean_title
 from lms.core.time import local_date, utcnow
 from lms.core.web import site_url
@@ -32,20 +33,6 @@ from lms.credits.operations.rules import convert
 from lms.extensions import db
 
 MAX_EVIDENCE_FILES = 5
-
-
-def _check_hours(value) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise field_error("hours", _("学时必须是数字")) from None
-    if not amount.is_finite() or amount <= 0:
-        raise field_error("hours", _("学时必须大于 0"))
-    if amount != amount.quantize(Decimal("0.1")):
-        raise field_error("hours", _("学时最多保留一位小数"))
-    if amount > 24:
-        raise field_error("hours", _("一项成果的学时不能超过 24（一天最多 24 小时）"))
-    return amount.quantize(Decimal("0.1"))
 
 
 def _check_date(value: date | None) -> date:
@@ -74,7 +61,9 @@ def submit_outcome(
     if kind not in OutcomeKind.offline():
         raise field_error("kind", _("请选择成果类别"))
     title = clean_title(title)
-    hours = _check_hours(hours)
+    hours = exact_hours(
+        hours, maximum=Decimal(24), too_many=_("一项成果的学时不能超过 24（一天最多 24 小时）")
+    )
     occurred_on = _check_date(occurred_on)
     issuer = " ".join((issuer or "").split())
     if not issuer:
