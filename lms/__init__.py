@@ -16,8 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.accounts import auth
     from lms.accounts import cli as accounts_cli
     from lms.config import ROOT, build_config, instance_dir
-    from lms.core import api as core_api
-    from lms.core import jobs, retry, web
+    from lms.core import jobs, openapi, retry, web
     from lms.core.private import make_private
     from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
@@ -57,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.cli.add_command(command)
 
     # Blueprints, in the order the features depend on each other.
-    app.register_blueprint(core_api.docs)
+    app.register_blueprint(openapi.docs)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(accounts.api_bp)
     app.register_blueprint(courses.bp)
@@ -80,7 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         credits.api_bp,
         records.api_bp,
         search.api_bp,
-        core_api.docs,
+        openapi.docs,
     )
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
