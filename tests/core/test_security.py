@@ -157,12 +157,12 @@ def test_open_redirect_after_sign_in_is_refused(client, resident):
     assert response.headers["Location"] == "/"
 
 
-def test_hsts_and_a_month_long_remember_me_with_secure_cookies(tmp_path, monkeypatch):
-    monkeypatch.setenv("LMS_SECURE_COOKIES", "1")
-    app = make_app(tmp_path)
-    with app.app_context():
-        db.create_all()
-        response = app.test_client().get("/sign-in")
+@pytest.mark.parametrize(
+    "app_config", [{"SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True}]
+)
+def test_hsts_and_a_month_long_remember_me_with_secure_cookies(app, client, county):
+    # (LMS_SECURE_COOKIES=1 sets these two: test_secure_cookies_when_configured)
+    response = client.get("/sign-in")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert app.config["REMEMBER_COOKIE_DURATION"].days == 30
 
