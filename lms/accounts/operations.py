@@ -11,7 +11,6 @@ from datetime import timedelta
 from flask import current_app, has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from lms.accounts import access, validation
 from lms.accounts.models import (
@@ -29,6 +28,7 @@ from lms.accounts.models import (
 from lms.accounts.passwords import hash_password, needs_rehash, verify_password
 from lms.core import signals
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
+from lms.core.rows import add_unique
 from lms.core.time import utcnow
 from lms.extensions import db
 
@@ -132,17 +132,11 @@ def create_user(
     )
     for role in roles:
         user.grants.append(RoleGrant(role=role, org_unit=org_unit, granted_by=granted_by))
-    try:
-        # begin_nested() flushes what is pending first: add the row inside, so a race on the
-        # phone fails the savepoint only.
-        with db.session.begin_nested():
-            db.session.add(user)
-            db.session.flush()
-    except IntegrityError:
+    if not add_unique(user):
         # Another request registered the same phone between our check and our insert.
         raise Conflict(
             _("该手机号已注册，请直接登录"), fields={"phone": [_("该手机号已注册，请直接登录")]}
-        ) from None
+        )
     signals.user_created.send(user)
     return user
 

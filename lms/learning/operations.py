@@ -7,7 +7,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import attributes
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -15,6 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from lms.accounts.models import User
 from lms.core import signals
 from lms.core.errors import Conflict, Forbidden, field_error
+from lms.core.rows import add_unique
 from lms.core.time import utcnow
 from lms.courses.models import Course, CourseStatus, Lesson, LessonKind
 from lms.extensions import db
@@ -36,11 +36,7 @@ def enrol(user: User, course: Course) -> tuple[Enrolment, bool]:
         return enrolment, False
     if enrolment is None:
         enrolment = Enrolment(user=user, course=course)
-        db.session.add(enrolment)
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
-        except IntegrityError:
+        if not add_unique(enrolment):
             # A parallel request (a double tap) enrolled first: theirs stands.
             return find_enrolment(user, course), False
     else:
@@ -83,11 +79,7 @@ def _progress(user: User, lesson: Lesson, now: datetime) -> LessonProgress:
             budget_s=watch.START_S,
             budget_at=now,
         )
-        db.session.add(progress)
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
-        except IntegrityError:
+        if not add_unique(progress):
             progress = progress_for(user, lesson)  # another tab made it first
     return progress
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Role, RoleGrant, User
 from lms.core.errors import Conflict
+from lms.core.rows import add_unique
 from lms.core.time import local_date, utcnow
 from lms.credits import ledger
 from lms.credits.models import (
@@ -67,17 +67,11 @@ def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
             balance=Decimal("0.0"),
             entry_count=0,
         )
-        db.session.add(account)
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
+        if add_unique(account):
             return account
-        except IntegrityError:
-            if account in db.session:
-                db.session.expunge(account)
-            existing = account_for(user)
-            if existing is not None:  # a parallel request opened it
-                return existing
+        existing = account_for(user)
+        if existing is not None:  # a parallel request opened it
+            return existing
     raise Conflict(_("学分账户暂时无法开立，请稍后再试"))
 
 
