@@ -12,7 +12,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, cli, courses, credits, learning, media, records, search
+    from lms import accounts, admin, cli, courses, credits, learning, media, records, search
     from lms.accounts import auth
     from lms.accounts import cli as accounts_cli
     from lms.config import ROOT, build_config, instance_dir
@@ -70,6 +70,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(records.bp)
     app.register_blueprint(records.api_bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.api_bp)
     app.register_blueprint(search.api_bp)
     api_blueprints = (
         accounts.api_bp,
