@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -16,7 +16,7 @@ ROWS = [
     ["李四", "+86 138", 0],
     ["@SUM(A1)", "-5", -5],
     ["\tcmd", "\r=x", None],
-    ["张三", datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc), 1.5],
+    ["张三", datetime(2026, 11, 30, 8, 0, tzinfo=UTC), 1.5],
 ]
 
 
