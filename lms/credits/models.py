@@ -275,3 +275,36 @@ def _ledger_is_append_only(session: Session, flush_context, instances) -> None:
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, LedgerEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError("ledger entries are never changed or deleted (law 3)")
+
+
+class CredentialKind(enum.StrEnum):
+    BADGE = "badge"
+    RECORD = "record"
+
+    @property
+    def label(self) -> str:
+        return str({"badge": _l("数字学分凭证"), "record": _l("数字学习档案")}[self.value])
+
+
+class StandardCredential(db.Model):
+    """An issued standard credential, kept exactly as signed: an Open Badges 3.0 badge for one
+    standing ledger deposit, or a CLR 2.0 learner record for one transcript. ``status_list``
+    and ``status_index`` are its bit in the published Bitstring Status List; the bit is set
+    when the deposit is reversed or the transcript revoked (see ``credentials.status``)."""
+
+    id: Mapped[intpk]
+    credential_id: Mapped[str100] = mapped_column(unique=True)
+    kind: Mapped[CredentialKind] = mapped_column(str_enum(CredentialKind))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    transcript_id: Mapped[int | None] = mapped_column(ForeignKey("transcript.id"), unique=True)
+    status_list: Mapped[int]
+    status_index: Mapped[int]
+    issued_at: Mapped[utc_datetime]
+    document: Mapped[dict] = mapped_column(JSON)
+
+    user: Mapped[User] = relationship()
+    entry: Mapped[LedgerEntry | None] = relationship()
+    transcript: Mapped[Transcript | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("status_list", "status_index"),)
