@@ -15,6 +15,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms import accounts, admin, cli, courses, credits, learning, media, records, search
     from lms.accounts import auth
     from lms.accounts import cli as accounts_cli
+    from lms.admin import cli as admin_cli
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import jobs, openapi, retry, web
     from lms.core.private import make_private
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     for command in (accounts_cli.group, media_cli.group, search_cli.group, credits_cli.group):
         app.cli.add_command(command)
+    app.cli.add_command(admin_cli.group)
 
     # Blueprints, in the order the features depend on each other.
     app.register_blueprint(openapi.docs)

@@ -1,0 +1,46 @@
+"""``lms admin …``: the administrators' background tables."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from lms.extensions import db
+
+
+@click.group("admin")
+def group() -> None:
+    """Administration: participation rollups."""
+
+
+@group.group("rollups")
+def rollups_group() -> None:
+    """The participation rollups the dashboard reads."""
+
+
+@rollups_group.command("rebuild")
+@with_appcontext
+def rollups_rebuild() -> None:
+    """Empty the participation rollups and compute them again from every learning record
+    (the worker keeps them current after that)."""
+    from lms.admin import rollups
+
+    click.echo("rebuilding participation rollups …")
+    result = rollups.rebuild()
+    db.session.commit()
+    click.echo(f"rebuilt {result.periods} periods in {result.seconds:.1f} s")
+
+
+@rollups_group.command("refresh")
+@with_appcontext
+def rollups_refresh() -> None:
+    """Bring the rollups up to date from the day before the last refresh (what the worker
+    does every five minutes)."""
+    from lms.admin import rollups
+
+    result = rollups.refresh_recent()
+    db.session.commit()
+    click.echo(f"refreshed from {result.from_day or 'the first record'} in {result.seconds:.1f} s")
+
+
+from lms.admin import tasks  # noqa: E402,F401  (the worker learns the periodic jobs)
