@@ -93,3 +93,45 @@ class OrgUnitForm(Form):
             NumberRange(min=0, max=10_000_000, message=_l("人口数不合理")),
         ],
     )
+
+
+def _gender_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", _l("未填写")),
+        SelectChoice("男", _l("男")),
+        SelectChoice("女", _l("女")),
+    ]
+
+
+class PersonForm(Form):
+    """Staff correcting a person's details (and, with a phone, registering a resident)."""
+
+    name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=40)])
+    # The operations decide (in Chinese, with a 403 outside the actor's scope), not WTForms.
+    org_unit_id = SelectField(
+        _l("所在村（社区）"),
+        coerce=int,
+        validators=[InputRequired(_l("请选择所在村（社区）"))],
+        validate_choice=False,
+    )
+    birth_year = IntegerField(
+        _l("出生年份（选填）"), validators=[Optional()], render_kw={"inputmode": "numeric"}
+    )
+    gender = SelectField(_l("性别（选填）"), validators=[Optional()], validate_choice=False)
+    id_number = StringField(
+        _l("身份证号（选填）"),
+        validators=[Optional(), Length(max=30)],
+        render_kw={"autocomplete": "off"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gender.choices = _gender_choices()
+
+
+class RegisterPersonForm(PersonForm):
+    phone = StringField(
+        _l("手机号"),
+        validators=[DataRequired(_l("请填写手机号")), Length(max=40)],
+        render_kw={"inputmode": "tel"},
+    )

@@ -98,6 +98,12 @@ class User(CreatedMixin, db.Model):
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     birth_year: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Set by staff (代注册, password reset, import): the password is a one-time password that
+    # the person must replace at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Personal data sealed at rest (accounts/sealing.py, DESIGN law 8).
+    gender_sealed: Mapped[str | None] = mapped_column(Text)
+    id_number_sealed: Mapped[str | None] = mapped_column(Text)
     # Changing the password changes the nonce, which signs out every other session.
     session_nonce: Mapped[str] = mapped_column(String(16), default=_session_nonce)
 
@@ -133,6 +139,24 @@ class User(CreatedMixin, db.Model):
 
     def new_session_nonce(self) -> None:
         self.session_nonce = _session_nonce()
+
+    @property
+    def gender(self) -> str | None:
+        from lms.accounts.sealing import unseal
+
+        return unseal(self.gender_sealed)
+
+    @property
+    def id_number(self) -> str | None:
+        from lms.accounts.sealing import unseal
+
+        return unseal(self.id_number_sealed)
+
+    @property
+    def masked_id_number(self) -> str:
+        from lms.accounts.sealing import mask_id_number
+
+        return mask_id_number(self.id_number)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.masked_phone}>"
@@ -214,13 +238,15 @@ class Notice(CreatedMixin, db.Model):
 
 
 class AuditEntry(db.Model):
-    """Who did what to whom, when and from where: staff actions on people (roles granted and
-    withdrawn), certifications of course hours. Written by operations, never changed."""
+    """Who did what to whom, when and from where: staff actions on people (registered on their
+    behalf, password reset, deactivated and reactivated, details corrected, imported, roles
+    granted and withdrawn), certifications of course hours. Written by operations, never
+    changed. ``detail`` never holds a password or an ID number."""
 
     id: Mapped[intpk]
     at: Mapped[utc_datetime] = mapped_column(default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)  # None: CLI
-    action: Mapped[str40]
+    action: Mapped[str40] = mapped_column(index=True)
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[int | None]

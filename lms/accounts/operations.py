@@ -25,7 +25,12 @@ from lms.accounts.models import (
     SignUpAttempt,
     User,
 )
-from lms.accounts.passwords import hash_password, needs_rehash, verify_password
+from lms.accounts.passwords import (
+    hash_one_time_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from lms.core import signals
 from lms.core.errors import Conflict, Forbidden, OperationError, field_error
 from lms.core.rows import add_unique
@@ -111,11 +116,14 @@ def create_user(
     birth_year: int | None = None,
     roles: tuple[Role, ...] = (Role.RESIDENT,),
     granted_by: User | None = None,
+    one_time: bool = False,
 ) -> User:
-    """Create an account after checking every field; a duplicate phone is a 409."""
+    """Create an account after checking every field; a duplicate phone is a 409. *one_time*: the
+    password was made by staff (a one-time password, to be replaced at the first sign-in)."""
     phone = _checked("phone", validation.normalize_phone, phone)
     name = _checked("name", validation.clean_name, name)
-    password = _checked("password", validation.check_password, password, phone=phone)
+    if not one_time:
+        password = _checked("password", validation.check_password, password, phone=phone)
     birth_year = _checked("birth_year", validation.check_birth_year, birth_year)
     if org_unit is None:
         raise field_error("org_unit_id", _("请选择所在村（社区）"))
@@ -126,7 +134,8 @@ def create_user(
     user = User(
         phone=phone,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=hash_one_time_password(password) if one_time else hash_password(password),
+        must_change_password=one_time,
         org_unit=org_unit,
         birth_year=birth_year,
     )
@@ -303,6 +312,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     if verify_password(user.password_hash, new):
         raise field_error("new", _("新密码不能与当前密码相同"))
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     user.new_session_nonce()
     now = utcnow()
     for token in db.session.scalars(select(ApiToken).filter_by(user=user, revoked_at=None)):

@@ -5,25 +5,65 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from lms.accounts import access, bp, operations
+from lms.accounts import access, bp, operations, staff
 from lms.accounts.forms import (
     ChangePasswordForm,
     GrantRoleForm,
     OrgUnitForm,
+    PersonForm,
+    RegisterPersonForm,
     SignInForm,
     SignUpForm,
 )
 from lms.accounts.models import Level, Notice, OrgUnit, Role, User
+from lms.core.errors import OperationError
 from lms.core.forms import EmptyForm, attempt, render_form, require_form_token, show_errors
 from lms.core.paging import paginate
-from lms.core.web import int_arg
+from lms.core.web import int_arg, is_api_request
 from lms.extensions import db
+
+# Where a person who must replace a one-time password may still go.
+_WHILE_PASSWORD_MUST_CHANGE = {
+    "accounts.account",
+    "accounts.sign_out",
+    "accounts.set_language",
+    "accounts_api.change_my_password",
+    "accounts_api.delete_token",
+    "accounts_api.me",
+    "static",
+}
+
+
+@bp.before_app_request
+def _one_time_password_must_change():
+    """After signing in with a one-time password, nothing but choosing a new one."""
+    if request.endpoint in _WHILE_PASSWORD_MUST_CHANGE or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    message = _("您正在使用工作人员发放的一次性密码，请先设置自己的新密码")
+    if is_api_request():
+        from lms.core.api import error_response
+
+        return error_response(403, "password_change_required", message)
+    flash(message, "info")
+    return redirect(url_for("accounts.account"))
 
 
 def village_choices() -> list[SelectChoice]:
@@ -145,28 +185,63 @@ def _require_admin() -> list[OrgUnit]:
 @bp.get("/admin/people")
 @login_required
 def people():
-    scopes = _require_admin()
-    q = request.args.get("q", "").strip()[:40]
+    _require_admin()
+    query, shown = access.people_query(current_user, request.args)
     page = min(int_arg("page", 1), 10_000)
-    query = (
-        select(User)
-        .join(User.org_unit)
-        .where(access.within(scopes, OrgUnit.path))
-        .order_by(User.id.desc())
-    )
-    if q:
-        query = query.where(
-            or_(User.name.contains(q, autoescape=True), User.phone.contains(q, autoescape=True))
-        )
     found = paginate(query, page=page, per_page=PEOPLE_PER_PAGE)
     return render_template(
         "admin/people.html",
         users=found.items,
-        q=q,
+        q=shown.get("q", ""),
+        filters=shown,
+        units=access.managed_units(current_user),
+        roles=list(Role),
+        age_bands=access.AGE_BANDS,
         page=found.page,
         total=found.total,
         pages=found.pages,
+        shown_phone=access.shown_phone,
     )
+
+
+def _village_choices(actor: User) -> list[SelectChoice]:
+    return [
+        SelectChoice(unit.id, unit.name, optgroup=unit.parent.name if unit.parent else "")
+        for unit in access.managed_units(actor)
+        if unit.level is Level.VILLAGE
+    ]
+
+
+def _slip(slip: staff.Slip, *, title: str):
+    """The sign-in slip with the one-time password: shown once, never cached."""
+    response = make_response(render_template("admin/slip.html", slips=[slip], title=title))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/admin/people/new", methods=["GET", "POST"])
+@login_required
+def register_person():
+    """代注册: staff register a resident who has no smartphone."""
+    _require_admin()
+    form = RegisterPersonForm()
+    form.org_unit_id.choices = _village_choices(current_user)
+    status = None
+    if form.validate_on_submit():
+        with attempt(form) as result:
+            slip = staff.register_on_behalf(
+                current_user,
+                phone=form.phone.data,
+                name=form.name.data,
+                org_unit=db.session.get(OrgUnit, form.org_unit_id.data),
+                birth_year=form.birth_year.data,
+                gender=form.gender.data,
+                id_number=form.id_number.data,
+            )
+        if result.ok:
+            return _slip(slip, title=_("已代为注册"))
+        status = result.error.status if result.error.status in (403, 409) else None
+    return render_form("admin/person_new.html", form, status=status)
 
 
 @bp.route("/admin/people/<int:user_id>", methods=["GET", "POST"])
@@ -187,9 +262,117 @@ def person(user_id: int):
             operations.grant_role(current_user, user, role, unit)
         if result.ok:
             return redirect(url_for("accounts.person", user_id=user.id))
+    details = _details_form(user, formdata=None)
     return render_form(
-        "admin/person.html", form, user=user, can_withdraw=access.can_withdraw, empty=EmptyForm()
+        "admin/person.html",
+        form,
+        user=user,
+        details=details,
+        can_withdraw=access.can_withdraw,
+        may_act=_may_act(user),
+        phone=access.shown_phone(current_user, user),
+        empty=EmptyForm(),
     )
+
+
+def _may_act(user: User) -> bool:
+    try:
+        staff.check_may_act(current_user, user)
+    except OperationError:
+        return False
+    return True
+
+
+def _details_form(user: User, **kwargs) -> PersonForm:
+    form = PersonForm(
+        prefix="person",
+        data={
+            "name": user.name,
+            "org_unit_id": user.org_unit_id,
+            "birth_year": user.birth_year,
+            "gender": user.gender or "",
+            "id_number": user.masked_id_number,
+        },
+        **kwargs,
+    )
+    choices = _village_choices(current_user)
+    if user.org_unit_id not in {choice.value for choice in choices}:
+        choices.insert(0, SelectChoice(user.org_unit_id, user.org_unit.name))
+    form.org_unit_id.choices = choices
+    return form
+
+
+@bp.post("/admin/people/<int:user_id>/details")
+@login_required
+def update_person(user_id: int):
+    _require_admin()
+    user = access.get_managed_user_or_404(current_user, user_id)
+    details = _details_form(user)
+    if details.validate_on_submit():
+        typed_id = (details.id_number.data or "").strip()
+        # The form shows the masked number; sent back unchanged it means "keep it".
+        id_number = user.id_number if typed_id == user.masked_id_number else typed_id
+        with attempt(details) as result:
+            changed = staff.update_person(
+                current_user,
+                user,
+                name=details.name.data,
+                org_unit=db.session.get(OrgUnit, details.org_unit_id.data),
+                birth_year=details.birth_year.data,
+                gender=details.gender.data or None,
+                id_number=id_number or None,
+            )
+        if result.ok:
+            flash(_("已保存") if changed else _("没有需要保存的修改"), "success")
+            return redirect(url_for("accounts.person", user_id=user.id))
+        status = result.error.status if result.error and result.error.status == 403 else 422
+    else:
+        status = 422
+    grant_form = GrantRoleForm(formdata=None)
+    grant_form.org_unit_id.choices = []
+    return render_template(
+        "admin/person.html",
+        form=grant_form,
+        user=user,
+        details=details,
+        can_withdraw=access.can_withdraw,
+        may_act=_may_act(user),
+        phone=access.shown_phone(current_user, user),
+        empty=EmptyForm(),
+    ), status
+
+
+@bp.post("/admin/people/<int:user_id>/reset-password")
+@login_required
+def reset_password(user_id: int):
+    _require_admin()
+    require_form_token()
+    user = access.get_managed_user_or_404(current_user, user_id)
+    slip = staff.reset_password(current_user, user)  # a refusal is a 403 page (OperationError)
+    db.session.commit()
+    return _slip(slip, title=_("密码已重置"))
+
+
+@bp.post("/admin/people/<int:user_id>/deactivate")
+@login_required
+def deactivate_person(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.post("/admin/people/<int:user_id>/reactivate")
+@login_required
+def reactivate_person(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    _require_admin()
+    require_form_token()
+    user = access.get_managed_user_or_404(current_user, user_id)
+    staff.set_active(current_user, user, active)
+    db.session.commit()
+    flash(_("账号已恢复") if active else _("账号已停用，此人的登录已全部退出"), "success")
+    return redirect(url_for("accounts.person", user_id=user.id))
 
 
 @bp.post("/admin/grants/<int:grant_id>/withdraw")
