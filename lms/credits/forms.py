@@ -128,7 +128,10 @@ class VerifyForm(Form):
 
 
 class VerifyFileForm(Form):
-    document = FileField(_l("学分证明 JSON 文件"), render_kw={"accept": "application/json,.json"})
+    document = FileField(
+        _l("凭证文件（学分证明、数字学分凭证或数字学习档案）"),
+        render_kw={"accept": "application/json,application/ld+json,.json,.jsonld"},
+    )
 
 
 class CourseHoursForm(Form):

@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 
 ALGORITHM = "Ed25519"
 KEY_FILE_NAME = "transcript-signing-key.pem"
+RETIRED_DIR_NAME = "retired-signing-keys"
 SIGNATURE_BYTES = 64
 
 # Loaded keys by absolute path: reading and parsing the PEM on every signature is wasted work,
@@ -81,8 +82,50 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def public_keys() -> list[Ed25519PublicKey]:
-    """Every key whose signatures this platform accepts, the current one first."""
-    return [signing_key().public_key()]
+    """Every key whose signatures this platform accepts, the current one first, then the
+    retired ones (:func:`retired_public_keys`)."""
+    current = signing_key().public_key()
+    return [current, *(key for key in retired_public_keys() if key != current)]
+
+
+def retired_key_dir() -> Path:
+    """Where the public keys of rotated-out signing keys are kept (PEM files), so that what
+    they signed keeps verifying: ``LMS_RETIRED_KEY_DIR`` or ``retired-signing-keys`` in the
+    instance folder."""
+    configured = current_app.config.get("LMS_RETIRED_KEY_DIR")
+    return Path(configured or Path(current_app.instance_path) / RETIRED_DIR_NAME)
+
+
+def retired_public_keys() -> list[Ed25519PublicKey]:
+    """The retired keys, by file name; a file that is not an Ed25519 public key is skipped."""
+    folder = retired_key_dir()
+    keys = []
+    for path in sorted(folder.glob("*.pem")) if folder.is_dir() else []:
+        try:
+            key = serialization.load_pem_public_key(path.read_bytes())
+        except (ValueError, OSError):
+            continue
+        if isinstance(key, Ed25519PublicKey):
+            keys.append(key)
+    return keys
+
+
+def rotate_key() -> tuple[str, str]:
+    """Retire the current key (its public half is kept in :func:`retired_key_dir`) and start
+    signing with a new one. Returns the old and the new key ids."""
+    old = signing_key()
+    folder = retired_key_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    old_id = key_id(old.public_key())
+    (folder / f"{old_id}.pem").write_bytes(
+        old.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    path = Path(os.path.abspath(key_file()))
+    path.unlink()
+    _keys.pop(str(path), None)
+    return old_id, key_id(signing_key().public_key())
 
 
 def sign_document(payload: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ public verification)."""
 from lms.credits.api import (  # noqa: F401  (routes)
     accounts,
     course_hours,
+    credentials,
     outcomes,
     rules,
     transcripts,

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lms.core.api import ApiError, Schema, endpoint, json_body
+from lms.core.api import (
+    MAX_JSON_DEPTH,
+    ApiError,
+    Schema,
+    endpoint,
+    json_depth,
+    refuse_control_characters,
+)
 from lms.core.time import utcnow
 from lms.credits import access, api_bp, operations, verification
+from lms.credits.credentials import verify as checks
 from lms.credits.documents import transcript_download
 from lms.credits.models import Transcript
 from lms.extensions import db
@@ -103,6 +112,14 @@ class VerifyOut(BaseModel):
     valid: bool
     revoked: bool
     reason: str
+    # What the file was: transcript (our own signed JSON), badge (数字学分凭证, Open Badges
+    # 3.0) or record (数字学习档案, CLR 2.0); None when it was none of them.
+    kind: str | None = None
+    credential_id: str | None = None
+    name: str | None = None
+    achievement: str | None = None
+    credits: float | None = None
+    count: int | None = None
     serial: str | None = None
     holder: str | None = None
     issued_at: str | None = None
@@ -141,15 +158,60 @@ def _verify_out(verdict: verification.Verdict) -> dict:
     api_bp,
     "/verify",
     "POST",
-    summary="公开核验：提交签名的学分证明 JSON",
+    summary="公开核验：提交签名的学分证明 JSON、数字学分凭证（Open Badges 3.0）或数字学习档案（CLR 2.0）",
     response=VerifyOut,
     auth=False,
-    json_body_schema={"type": "object", "description": "签名的学分证明 JSON"},
-    responses={422: VerifyOut},  # not a transcript of ours, or its signature does not hold
+    json_body_schema={
+        "type": "object",
+        "description": "签名的学分证明 JSON，或 W3C 可验证凭证（OpenBadgeCredential、ClrCredential）",
+    },
+    responses={422: VerifyOut},  # not a credential of ours, or its signature does not hold
 )
 def verify_document():
-    document = json_body()
-    verdict = verification.check_document(document)
-    if not verdict.valid and verdict.transcript is None:
-        return _verify_out(verdict), 422
-    return _verify_out(verdict)
+    finding = checks.check_any(_large_json_body())
+    if finding.verdict is not None:
+        verdict = finding.verdict
+        out = {**_verify_out(verdict), "kind": "transcript" if verdict.transcript else None}
+        return out, 422 if not verdict.valid and verdict.transcript is None else 200
+    return _finding_out(finding), 200 if finding.known else 422
+
+
+def _large_json_body():
+    """``json_body()`` with room for a learner record of many outcomes (8 MB, not 1 MiB):
+    415 unless JSON, 413 when larger, 400 when not JSON or nested too deeply, 422 for control
+    characters."""
+    if not request.is_json:
+        raise ApiError(
+            415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
+        )
+    if (request.content_length or 0) > checks.MAX_BYTES:
+        raise ApiError(413, "too_large", _("提交的内容太大"))
+    data = request.get_data(cache=True)
+    if len(data) > checks.MAX_BYTES:
+        raise ApiError(413, "too_large", _("提交的内容太大"))
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, "malformed_json", _("请求内容嵌套层数过多"))
+    try:
+        parsed = json.loads(data or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
+    refuse_control_characters(parsed)
+    return parsed
+
+
+def _finding_out(finding: checks.Finding) -> dict:
+    details = finding.details
+    return VerifyOut(
+        valid=finding.valid,
+        revoked=finding.revoked,
+        reason=finding.reason,
+        kind=finding.kind if details else None,
+        credential_id=details.get("credential_id"),
+        name=details.get("name"),
+        holder=details.get("holder"),
+        issued_at=details.get("issued_at"),
+        issuer=details.get("issuer"),
+        achievement=details.get("achievement"),
+        credits=details.get("credits"),
+        count=details.get("count"),
+    ).model_dump(mode="json")

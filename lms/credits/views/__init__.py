@@ -5,6 +5,7 @@ conversion rules, transcripts (with the public verify page)."""
 from lms.credits.views import (  # noqa: F401  (routes)
     accounts,
     course_hours,
+    credentials,
     outcomes,
     rules,
     transcripts,

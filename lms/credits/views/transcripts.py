@@ -3,8 +3,6 @@ code, or by uploading the signed JSON) and the keys it is checked against."""
 
 from __future__ import annotations
 
-import json
-
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,11 +10,10 @@ from flask_login import current_user, login_required
 from lms.core.forms import attempt, require_form_token
 from lms.core.time import utcnow
 from lms.credits import access, bp, operations, verification
+from lms.credits.credentials import verify as checks
 from lms.credits.documents import transcript_download
 from lms.credits.forms import VerifyFileForm, VerifyForm
 from lms.credits.signing import jwks
-
-MAX_UPLOAD = 2 * 1024 * 1024
 
 
 @bp.post("/me/transcripts")
@@ -60,23 +57,27 @@ def verify_form():
             )
         )
     upload = VerifyFileForm()
-    verdict = None
+    verdict = finding = None
+    status = 200
     if upload.validate_on_submit():
+        # Our own signed JSON, a 数字学分凭证 (Open Badges 3.0) or a 数字学习档案 (CLR 2.0).
         data = request.files.get("document")
-        raw = data.stream.read(MAX_UPLOAD + 1) if data else b""
-        try:
-            document = json.loads(raw) if raw and len(raw) <= MAX_UPLOAD else None
-        except (ValueError, UnicodeDecodeError):
-            document = None
-        verdict = (
-            verification.check_document(document)
-            if document is not None
-            else verification.Verdict(False, False, _("请上传学分证明的 JSON 文件（2 MB 以内）"))
-        )
-    status = (
-        422 if verdict is not None and not verdict.valid and verdict.transcript is None else 200
-    )
-    return render_template("credits/verify.html", form=form, upload=upload, verdict=verdict), status
+        raw = data.stream.read(checks.MAX_BYTES + 1) if data else b""
+        if data:
+            data.close()  # a large upload is spooled to a temporary file
+        parsed = checks.parse_upload(raw)
+        finding = parsed if isinstance(parsed, checks.Finding) else checks.check_any(parsed)
+        if len(raw) > checks.MAX_BYTES:
+            status = 413
+        elif not finding.known and finding.verdict is None:
+            status = 422
+        if finding.verdict is not None:
+            verdict, finding = finding.verdict, None
+            if not verdict.valid and verdict.transcript is None:
+                status = 422
+    return render_template(
+        "credits/verify.html", form=form, upload=upload, verdict=verdict, finding=finding
+    ), status
 
 
 @bp.get("/verify/<serial>")
