@@ -77,7 +77,10 @@ def upload_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(_("请选择要导入的文件（.xlsx 或 .csv）"), 400)
-    data = upload.stream.read(MAX_BYTES + 1)
+    try:
+        data = upload.stream.read(MAX_BYTES + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file
     name = upload.filename.rsplit("/", 1)[-1][:200]
     try:
         table = read_table(data, name)
