@@ -265,3 +265,27 @@ def test_the_template_has_the_columns(client, town_admin):
     response = client.get("/admin/imports/template.xlsx")
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert [cell.value for cell in sheet[1]] == HEADERS
+
+
+def test_the_api_checks_imports_and_returns_the_slips(client, town_admin):
+    from tests.conftest import api_token
+
+    headers = api_token(client, town_admin)
+    data = xlsx([["甲", "13800070001", "福集镇一村"], ["乙", "1", "福集镇一村"]], HEADERS[:3])
+    part = FileStorage(io.BytesIO(data), filename="名单.xlsx")
+    response = client.post("/api/v1/admin/imports", data={"file": part}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    out = response.get_json()
+    assert (out["good_rows"], out["problem_rows"]) == (1, 1)
+    assert out["problems"][0]["row"] == 3
+    assert out["problems"][0]["column"] == "手机号"
+    run = client.post(f"/api/v1/admin/imports/{out['id']}/run", headers=headers)
+    assert run.status_code == 202
+    again = client.post(f"/api/v1/admin/imports/{out['id']}/run", headers=headers)
+    assert again.status_code == 409
+    slips = client.get(f"/api/v1/admin/imports/{out['id']}/slips", headers=headers).get_json()
+    assert [s["phone"] for s in slips["items"]] == ["13800070001"]
+    bad = FileStorage(io.BytesIO(b"not a sheet \x00"), filename="x.xlsx")
+    response = client.post("/api/v1/admin/imports", data={"file": bad}, headers=headers)
+    assert response.status_code == 415
+    assert "Excel" in response.get_json()["error"]["message"]
