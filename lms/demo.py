@@ -28,14 +28,72 @@ CATEGORIES = [
     "老年教育",
 ]
 
-TOWNS = {
-    "玉蟾街道": (98000, ["玉蟾社区", "龙城社区", "石桥村"]),
-    "福集镇": (86000, ["福集社区", "青龙村", "金龙村"]),
-    "嘉明镇": (52000, ["嘉明社区", "罗汉村", "雨坛村"]),
-    "喻寺镇": (47000, ["喻寺社区", "谭坝村"]),
-    "得胜镇": (41000, ["得胜社区", "白塔村"]),
-    "云龙镇": (45000, ["云龙社区", "双龙村"]),
+# 泸县 as it is: 玉蟾街道 and the 19 towns (checked against public gazetteer pages, see below),
+# with the 764,362 resident population (常住人口) of the 2020 census (第七次全国人口普查).
+#
+# Per-town census figures: none were found in public records we could reach (searched for the
+# county's 第七次全国人口普查公报 and per-town pages; found the county total 764,362, of which
+# 315,076 urban, and gazetteer pages giving 福集镇 as 510521100 with 3 社区 and 16 村, but only
+# rounded, undated population figures). So every town's population below is a PROPORTIONAL
+# ESTIMATE (比例估算): relative weights (the county seat 玉蟾街道 largest, then the bigger towns)
+# scaled so that the towns add up to the census total exactly. Replace them with the
+# statistics bureau's figures when the county has them.
+COUNTY_POPULATION = 764_362
+POPULATION_IS_ESTIMATE = True
+TOWN_WEIGHTS = {
+    "玉蟾街道": 150,
+    "福集镇": 62,
+    "嘉明镇": 45,
+    "喻寺镇": 38,
+    "得胜镇": 30,
+    "牛滩镇": 38,
+    "兆雅镇": 36,
+    "玄滩镇": 40,
+    "太伏镇": 33,
+    "云龙镇": 45,
+    "石桥镇": 30,
+    "毗卢镇": 28,
+    "奇峰镇": 30,
+    "潮河镇": 28,
+    "云锦镇": 30,
+    "立石镇": 33,
+    "百和镇": 25,
+    "天兴镇": 22,
+    "方洞镇": 40,
+    "海潮镇": 33,
 }
+# Town codes: 福集镇 510521100 is the published code; the others follow it in list order and
+# 玉蟾街道 takes 510521001 (street codes come first) — illustrative, not checked.
+TOWN_CODES = {"玉蟾街道": "510521001", "福集镇": "510521100"}
+# A few villages and communities per town. Real names (from the public pages above): 福集镇's
+# 大田社区, 天洋社区, 石鸭滩村, 赵岩村 (with their published codes); 玉蟾街道's 玉蟾村 and
+# 小马滩村 and 喻寺镇's 周堰村 and 谭坝村 (named as neighbours of 福集镇's villages). The rest are
+# illustrative names for the demo (示例名称), marked False.
+REAL, ILLUSTRATIVE = True, False
+VILLAGES = {
+    "玉蟾街道": [("玉蟾村", REAL), ("小马滩村", REAL), ("龙城社区", ILLUSTRATIVE)],
+    "福集镇": [("大田社区", REAL), ("天洋社区", REAL), ("石鸭滩村", REAL), ("赵岩村", REAL)],
+    "喻寺镇": [("喻寺社区", ILLUSTRATIVE), ("周堰村", REAL), ("谭坝村", REAL)],
+}
+VILLAGE_CODES = {"大田社区": "015", "天洋社区": "016", "石鸭滩村": "231", "赵岩村": "232"}
+_ILLUSTRATIVE_VILLAGES = ["青龙村", "金星村", "石龙村", "新民村", "双河村", "桂花村", "龙井村"]
+
+
+def town_populations() -> dict[str, int]:
+    """Each town's estimated population; they add up to the census total exactly."""
+    total = sum(TOWN_WEIGHTS.values())
+    shares = {name: COUNTY_POPULATION * weight // total for name, weight in TOWN_WEIGHTS.items()}
+    shares["玉蟾街道"] += COUNTY_POPULATION - sum(shares.values())
+    return shares
+
+
+def town_villages(town: str, index: int) -> list[tuple[str, bool]]:
+    if town in VILLAGES:
+        return VILLAGES[town]
+    stem = town.removesuffix("镇").removesuffix("街道")
+    picks = [_ILLUSTRATIVE_VILLAGES[(index + k) % len(_ILLUSTRATIVE_VILLAGES)] for k in (0, 3)]
+    return [(f"{stem}社区", ILLUSTRATIVE), (picks[0], ILLUSTRATIVE), (picks[1], ILLUSTRATIVE)]
+
 
 TEACHERS = [
     ("13900000001", "李秀英", "玉蟾街道"),
@@ -226,31 +284,31 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
         return False
 
     county = accounts.create_org_unit(
-        name="泸县",
-        code="510521",
-        level=Level.COUNTY,
-        parent=None,
-        population=sum(p for p, _v in TOWNS.values()),
+        name="泸县", code="510521", level=Level.COUNTY, parent=None, population=COUNTY_POPULATION
     )
     towns: dict[str, OrgUnit] = {}
     villages: list[OrgUnit] = []
-    for index, (town_name, (population, village_names)) in enumerate(TOWNS.items(), start=1):
+    populations = town_populations()
+    for index, town_name in enumerate(TOWN_WEIGHTS):
+        code = TOWN_CODES.get(town_name) or f"510521{100 + index - 1:03d}"
         town = accounts.create_org_unit(
             name=town_name,
-            code=f"510521{index:03d}",
+            code=code,
             level=Level.TOWN,
             parent=county,
-            population=population,
+            population=populations[town_name],
         )
         towns[town_name] = town
-        for number, village_name in enumerate(village_names, start=1):
+        names = town_villages(town_name, index)
+        for number, (village_name, _real) in enumerate(names, start=1):
             villages.append(
                 accounts.create_org_unit(
                     name=village_name,
-                    code=f"{town.code}{number:03d}",
+                    code=f"{town.code}{VILLAGE_CODES.get(village_name, f'{200 + number:03d}')}",
                     level=Level.VILLAGE,
                     parent=town,
-                    population=population // (len(village_names) + 1),
+                    # A village's share of its town (the demo lists only a few of them).
+                    population=populations[town_name] // (len(names) + 4),
                 )
             )
 
@@ -304,7 +362,13 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
     _certify_hours(staff[Role.REGISTRAR], published)
     db.session.commit()
     _learning_history(residents, published)
-    echo("演示数据已载入：泸县（6 个街道和镇、15 个村和社区）、3 名教师、30 名居民、12 门课程。")
+    many = _county_history(villages, published)
+    _build_rollups()
+    echo(
+        f"演示数据已载入：泸县（{len(towns)} 个街道和镇、{len(villages)} 个村和社区，"
+        f"常住人口 {COUNTY_POPULATION:,}，各镇人口为按比例估算）、3 名教师、"
+        f"{len(residents) + many} 名居民及其近 24 个月的学习记录、12 门课程。"
+    )
     _print_accounts(echo)
     return True
 
@@ -361,6 +425,211 @@ def _learning_history(residents: list[User], published: list) -> None:
         issuer="福集镇志愿者协会",
         evidence=[(evidence, "志愿服务证明.png")],
     )
+    db.session.commit()
+
+
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严莫孔向汤"
+GIVEN = "秀英桂英玉兰淑珍建国建华志强明华国强海燕丽娟文军德明永福春梅晓红家兴成林光荣大勇小平红梅金凤学文世杰"
+MANY_RESIDENTS = 1500  # spread over the villages, phones 135 0000 0001 …
+
+
+def _county_history(villages: list[OrgUnit], published: list) -> int:
+    """Many residents across the county with learning spread over the last 24 months, so the
+    participation dashboard shows something real on first start. Written in bulk (a few
+    thousand rows in a few statements, not one operation per row, so `lms demo load` stays
+    quick): residents and their resident role, enrolments, lessons learnt and completions; each
+    completion's outcome and its credits through the credit bank's posting operation, dated
+    when it happened. Returns how many residents were added."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from flask import current_app
+    from sqlalchemy import insert, update
+
+    from lms.accounts.models import RoleGrant
+    from lms.accounts.passwords import hash_password
+    from lms.core.time import display_zone, local_date, utcnow
+    from lms.courses.models import Course
+    from lms.credits import operations as credits
+    from lms.credits.models import CreditAccount, LearningOutcome, OutcomeKind, OutcomeStatus
+    from lms.learning.models import Enrolment, LessonProgress
+
+    rng = random.Random(13)  # the same county on every machine
+    now = utcnow()
+    today = local_date(now)
+    zone = display_zone()
+    password_hash = hash_password(DEMO_PASSWORD)
+    weights = [village.population for village in villages]
+    homes = rng.choices(villages, weights=weights, k=MANY_RESIDENTS)
+    people = []
+    for index, home in enumerate(homes):
+        age = rng.choices(
+            [rng.randint(16, 44), rng.randint(45, 59), rng.randint(60, 88)], [3, 3, 4]
+        )[0]
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        people.append(
+            {
+                "phone": f"135{index + 1:08d}",
+                "name": name,
+                "password_hash": password_hash,
+                "org_unit_id": home.id,
+                "birth_year": today.year - age,
+                "active": True,
+            }
+        )
+    db.session.execute(insert(User), people)
+    ids = dict(db.session.execute(select(User.phone, User.id).where(User.phone.like("135%"))).all())
+    db.session.execute(
+        insert(RoleGrant),
+        [
+            {"user_id": ids[p["phone"]], "role": Role.RESIDENT, "org_unit_id": p["org_unit_id"]}
+            for p in people
+        ],
+    )
+
+    # Their credit accounts (sign-up opens one per resident; here in one statement, numbered
+    # after the accounts opened this year).
+    year = today.year
+    sequence = db.session.scalar(
+        select(func.coalesce(func.max(CreditAccount.sequence), 0)).filter_by(year=year)
+    )
+    county_code = current_app.config["LMS_COUNTY_CODE"]
+    db.session.execute(
+        insert(CreditAccount),
+        [
+            {
+                "user_id": ids[p["phone"]],
+                "account_no": f"{county_code}-{year}-{sequence + n:06d}",
+                "year": year,
+                "sequence": sequence + n,
+                "opened_at": now,
+                "balance": 0,
+                "entry_count": 0,
+            }
+            for n, p in enumerate(people, start=1)
+        ],
+    )
+
+    def moment(months_ago: int) -> datetime:
+        year, month = today.year, today.month - months_ago
+        while month < 1:
+            year, month = year - 1, month + 12
+        last = today.day if months_ago == 0 else 28
+        local = datetime(year, month, rng.randint(1, last), rng.randint(7, 21), rng.randint(0, 59))
+        at = local.replace(tzinfo=zone).astimezone(UTC)
+        return min(at, now - timedelta(minutes=10))
+
+    enrolments, progress, completions = {}, [], []
+    for person in people:
+        user_id = ids[person["phone"]]
+        # About 3 in 5 residents learn at all; more of them lately (the programme is growing).
+        if rng.random() > 0.6:
+            continue
+        months = sorted(
+            {min(23, int(rng.triangular(0, 23, 0))) for _ in range(rng.randint(1, 5))}, reverse=True
+        )
+        learnt: dict[int, set[int]] = {}
+        for months_ago in months:
+            course = rng.choice(published)
+            lessons = course.lessons
+            done = learnt.setdefault(course.id, set())
+            # Most study a lesson or two a month; a course is finished over several months.
+            for lesson in [x for x in lessons if x.id not in done][: rng.choice((1, 1, 1, 2))]:
+                at = moment(months_ago)
+                done.add(lesson.id)
+                enrolments.setdefault(
+                    (user_id, course.id), {"at": at - timedelta(hours=1), "done": None}
+                )
+                progress.append(
+                    {
+                        "user_id": user_id,
+                        "lesson_id": lesson.id,
+                        "intervals": [],
+                        "watched_s": 0.0,
+                        "resume_position_s": 0.0,
+                        "opened_at": at - timedelta(minutes=30),
+                        "completed_at": at,
+                        "budget_s": 0.0,
+                        "budget_at": at,
+                        "version": 1,
+                    }
+                )
+                if len(done) == len(lessons):
+                    enrolments[(user_id, course.id)]["done"] = at
+                    completions.append((at, user_id, course))
+    db.session.execute(
+        insert(Enrolment),
+        [
+            {
+                "user_id": user_id,
+                "course_id": course_id,
+                "enrolled_at": value["at"],
+                "completed_at": value["done"],
+            }
+            for (user_id, course_id), value in enrolments.items()
+        ],
+    )
+    db.session.execute(insert(LessonProgress), progress)
+    for course in published:
+        count = sum(1 for (_user, course_id) in enrolments if course_id == course.id)
+        db.session.execute(
+            update(Course)
+            .where(Course.id == course.id)
+            .values(enrolment_count=Course.enrolment_count + count)
+        )
+    db.session.flush()
+    # Completions: the online-course outcome, certified by the system, and its credits posted
+    # through the ledger's operation on the day of completion (oldest first: the chain is in
+    # time order).
+    users = {
+        user.id: user
+        for user in db.session.scalars(select(User).where(User.id.in_([c[1] for c in completions])))
+    }
+    for at, user_id, course in sorted(completions, key=lambda c: c[0]):
+        user = users[user_id]
+        account = credits.account_for(user)
+        outcome = LearningOutcome(
+            user_id=user_id,
+            kind=OutcomeKind.ONLINE_COURSE,
+            title=course.title,
+            hours=course.certified_hours,
+            occurred_on=local_date(at),
+            issuer=course.provider.name,
+            course_id=course.id,
+            category_id=course.category_id,
+            status=OutcomeStatus.CERTIFIED,
+            decided_at=at,
+            certifying_unit_id=course.provider_id,
+        )
+        db.session.add(outcome)
+        db.session.flush()
+        conversion = credits.convert(
+            outcome.kind,
+            outcome.hours,
+            category_id=outcome.category_id,
+            on=outcome.occurred_on,
+            account=account,
+        )
+        outcome.credits = conversion.awarded
+        if conversion.awarded > 0:
+            credits.post_entry(
+                account,
+                key=f"outcome:{outcome.id}",
+                amount=conversion.awarded,
+                outcome=outcome,
+                rule=conversion.rule,
+                memo=conversion.rule_text,
+                now=at,
+            )
+    db.session.commit()
+    return len(people)
+
+
+def _build_rollups() -> None:
+    """The participation figures, so the dashboard has them before the worker's first run."""
+    from lms.admin import rollups
+
+    rollups.rebuild()
     db.session.commit()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from lms.accounts.models import OrgUnit, User
 from lms.cli import main
 from lms.courses.models import Course, CourseStatus
+from lms.demo import MANY_RESIDENTS
 from lms.extensions import db
 
 
@@ -16,7 +17,7 @@ def test_demo_load_fills_an_empty_database_once(app):
     result = runner.invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     assert "13700000001" in result.output
-    assert db.session.scalar(select(func.count()).select_from(User)) == 36
+    assert db.session.scalar(select(func.count()).select_from(User)) == 36 + MANY_RESIDENTS
     assert (
         db.session.scalar(
             select(func.count()).select_from(Course).where(Course.status == CourseStatus.PUBLISHED)
