@@ -1,51 +1,167 @@
-"""Chinese text analysis for the index: jieba segmentation, traditional → simplified, pinyin.
+"""Chinese text analysis for the index: jieba segmentation with the words of community
+education, traditional → simplified, CJK bigrams, and the pinyin of each word.
 
 Whoosh's own analyzers split on spaces and punctuation, so a Chinese sentence would be one long
 "word" that no query matches. Here every text is converted to simplified characters (zhconv),
 segmented by jieba, and indexed with its precise words at consecutive positions (so phrases
 work), plus the shorter dictionary words and single characters inside each word at the same
 position (so 猪 finds 生猪养殖). Queries are segmented precisely.
+
+The dictionary: jieba's own, plus the project's ``words.txt`` (categories, policy words, farming,
+health, crafts, digital life, the towns), plus the words county administrators add. Each index
+folder keeps the word list it was built with, and its schema names that list by digest, so a
+query is always cut the way the index it runs on was cut. Each list gets a private
+``jieba.Tokenizer`` (never jieba's global one), built from a copy of one base tokenizer.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import tempfile
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
 import zhconv
+from flask_babel import lazy_gettext as _l
 from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, Token, Tokenizer
 
 from lms.core.private import make_private
 
-_setup_lock = threading.Lock()
-_ready = False
+BASE_WORDS = Path(__file__).with_name("words.txt")
+MAX_WORD_CHARS = 20
+MAX_WORDS = 5000
+DEFAULT_FREQ = 3000  # enough for a listed word to win over the pieces jieba would cut it into
+MAX_FREQ = 10_000_000
+PINYIN_PREFIX_SYLLABLES = 8
+
+_lock = threading.Lock()
+_cache_dir: Path | None = None
+_base: jieba.Tokenizer | None = None
+_texts: dict[str, str] = {}  # digest -> word list text, registered by whoever opens an index
+_tokenizers: OrderedDict[str, jieba.Tokenizer] = OrderedDict()
+KEEP_TOKENIZERS = 3
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"\w", re.UNICODE)
+_VALID_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9·]+")
 
 
 def setup_jieba(cache_dir: str | Path | None = None) -> None:
-    """Load jieba's dictionary once per process, caching the parsed dictionary in *cache_dir*
-    (the instance folder) rather than the shared temporary folder."""
-    global _ready
-    if _ready:
-        return
-    with _setup_lock:
-        if _ready:
-            return
-        jieba.setLogLevel(logging.WARNING)
-        if cache_dir is not None:
-            Path(cache_dir).mkdir(parents=True, exist_ok=True)
-            jieba.dt.tmp_dir = str(cache_dir)
-            jieba.dt.cache_file = "jieba.cache"
-        jieba.initialize()
-        if cache_dir is not None:
-            make_private(Path(cache_dir) / "jieba.cache")
-        _load_zhconv()
-        _ready = True
+    """Where jieba caches its parsed dictionary: the instance folder (never the source tree);
+    without one, the system's temporary folder."""
+    global _cache_dir
+    if cache_dir is not None and _cache_dir is None:
+        _cache_dir = Path(cache_dir)
+    _load_zhconv()
+
+
+def _base_tokenizer() -> jieba.Tokenizer:
+    global _base
+    if _base is None:
+        with _lock:
+            if _base is None:
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                folder = _cache_dir or Path(tempfile.gettempdir())
+                folder.mkdir(parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(folder)
+                tokenizer.cache_file = "jieba.cache"
+                tokenizer.initialize()
+                if _cache_dir is not None:
+                    make_private(folder / "jieba.cache")
+                _base = tokenizer
+    return _base
+
+
+# The word lists --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadLine:
+    number: int
+    line: str
+    reason: str  # a lazy translation
+
+
+def parse_words(text: str) -> tuple[list[tuple[str, int | None]], list[BadLine]]:
+    """The words of a word list (``word`` or ``word frequency`` a line; blank lines and lines
+    starting with # are skipped), and the lines that are not words, each with its reason."""
+    words: dict[str, int | None] = {}
+    bad: list[BadLine] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        word = simplified(parts[0])
+        if len(parts) > 2:
+            bad.append(BadLine(number, line, _l("一行只能写一个词，可以在后面加一个数字表示词频")))
+        elif len(word) < 2 or len(word) > MAX_WORD_CHARS:
+            bad.append(BadLine(number, line, _l("词的长度应为 2 到 %(n)s 个字", n=MAX_WORD_CHARS)))
+        elif not _VALID_WORD.fullmatch(word) or not has_cjk(word):
+            bad.append(
+                BadLine(number, line, _l("词只能由汉字、字母和数字组成，并且至少有一个汉字"))
+            )
+        elif len(parts) == 2 and not (parts[1].isascii() and parts[1].isdigit()):
+            bad.append(BadLine(number, line, _l("词后面的词频应为正整数")))
+        elif len(parts) == 2 and not 1 <= int(parts[1]) <= MAX_FREQ:
+            bad.append(BadLine(number, line, _l("词频应在 1 到 %(n)s 之间", n=MAX_FREQ)))
+        else:
+            words[word] = int(parts[1]) if len(parts) == 2 else None
+    if len(words) > MAX_WORDS:
+        bad.append(BadLine(0, "", _l("词表最多 %(n)s 个词", n=MAX_WORDS)))
+    return list(words.items()), bad
+
+
+def base_words() -> str:
+    return BASE_WORDS.read_text(encoding="utf-8")
+
+
+def dictionary_text(extra: list[str] | None = None) -> str:
+    """The word list an index is built with: the project's words.txt, then *extra* words (the
+    administrators'), one a line."""
+    return base_words().rstrip("\n") + "\n" + "".join(f"{word}\n" for word in extra or [])
+
+
+def register(text: str) -> str:
+    """Make the word list *text* known to this process; its digest names it in a schema."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    _texts.setdefault(digest, text)
+    return digest
+
+
+def tokenizer(digest: str | None = None) -> jieba.Tokenizer:
+    """The private jieba tokenizer of the word list *digest* (registered before); the project's
+    words.txt alone when *digest* is None or unknown."""
+    if digest is None or digest not in _texts:
+        digest = register(dictionary_text())
+    found = _tokenizers.get(digest)
+    if found is not None:
+        return found
+    base = _base_tokenizer()
+    with _lock:
+        found = _tokenizers.get(digest)
+        if found is not None:
+            return found
+        made = jieba.Tokenizer()
+        made.tmp_dir, made.cache_file = base.tmp_dir, base.cache_file
+        made.FREQ, made.total, made.initialized = dict(base.FREQ), base.total, True
+        words, _bad = parse_words(_texts[digest])  # bad lines never get this far; skip them
+        for word, freq in words:
+            made.add_word(word, freq or max(DEFAULT_FREQ, made.suggest_freq(word)))
+        _tokenizers[digest] = made
+        while len(_tokenizers) > KEEP_TOKENIZERS:
+            _tokenizers.popitem(last=False)
+        return made
+
+
+# Characters -------------------------------------------------------------------------------------
 
 
 def _load_zhconv() -> None:
@@ -67,14 +183,23 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-def words(text: str) -> list[str]:
+def words(text: str, digest: str | None = None) -> list[str]:
     """The precise segmentation of *text* (simplified), without spaces and punctuation."""
-    setup_jieba()
-    return [word for word in jieba.lcut(simplified(text)) if _WORD.search(word)]
+    return [w for w in tokenizer(digest).lcut(simplified(text)) if _WORD.search(w)]
+
+
+# Analyzers ---------------------------------------------------------------------------------------
 
 
 class ChineseTokenizer(Tokenizer):
-    """jieba segmentation as a Whoosh tokenizer (see the module docstring)."""
+    """jieba segmentation as a Whoosh tokenizer (see the module docstring). *digest* names the
+    word list; it is pickled with the schema, so an index keeps cutting text its own way."""
+
+    def __init__(self, digest: str | None = None):
+        self.digest = digest
+
+    def __eq__(self, other):
+        return type(other) is type(self) and getattr(other, "digest", None) == self.digest
 
     def __call__(
         self,
@@ -88,16 +213,19 @@ class ChineseTokenizer(Tokenizer):
         mode="",
         **kwargs,
     ):
-        setup_jieba()
+        jieba_tokenizer = tokenizer(getattr(self, "digest", None))
         text = simplified(value)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         position = start_pos
-        for word, start, end in jieba.tokenize(text):
+        for word, start, end in jieba_tokenizer.tokenize(text):
             if not _WORD.search(word):
                 continue
             pieces = [(word, start, end)]
             if mode != "query" and len(word) > 1:
-                pieces += _inner_words(word, start) if has_cjk(word) else _runs(word, start)
+                if has_cjk(word):
+                    pieces += _inner_words(word, start, jieba_tokenizer.FREQ)
+                else:
+                    pieces += _runs(word, start)
             for piece, piece_start, piece_end in pieces:
                 token.text = token.original = piece
                 token.boost = 1.0
@@ -111,11 +239,10 @@ class ChineseTokenizer(Tokenizer):
             position += 1
 
 
-def _inner_words(word: str, start: int) -> list[tuple[str, int, int]]:
-    """Dictionary words (2 and 3 characters) and single characters inside *word*."""
+def _inner_words(word: str, start: int, frequencies: dict) -> list[tuple[str, int, int]]:
+    """Dictionary words (2 to 4 characters) and single characters inside *word*."""
     found = []
-    frequencies = jieba.dt.FREQ
-    for size in (2, 3):
+    for size in (2, 3, 4):
         if len(word) > size:
             for i in range(len(word) - size + 1):
                 gram = word[i : i + size]
@@ -134,8 +261,38 @@ def _runs(word: str, start: int) -> list[tuple[str, int, int]]:
     return runs if len(runs) > 1 else []
 
 
-def chinese_analyzer():
-    return ChineseTokenizer() | LowercaseFilter()
+class BigramTokenizer(Tokenizer):
+    """Every two-character run of the Chinese in a text, at consecutive positions (so a query's
+    bigrams can be searched as a phrase); a lone character stands for itself."""
+
+    def __call__(self, value, positions=False, chars=False, start_pos=0, mode="", **kwargs):
+        token = Token(positions, chars, mode=mode, **kwargs)
+        position = start_pos
+        for run in _CJK_RUN.findall(simplified(value)):
+            grams = [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+            for gram in grams:
+                token.text = token.original = gram
+                token.boost = 1.0
+                token.stopped = False
+                if positions:
+                    token.pos = position
+                yield token
+                position += 1
+            position += 1  # runs are not adjacent
+
+
+def bigrams(text: str) -> list[list[str]]:
+    """The bigrams of each Chinese run of *text* (runs of one character left out)."""
+    runs = _CJK_RUN.findall(simplified(text))
+    return [[run[i : i + 2] for i in range(len(run) - 1)] for run in runs if len(run) > 1]
+
+
+def chinese_analyzer(digest: str | None = None):
+    return ChineseTokenizer(digest) | LowercaseFilter()
+
+
+def bigram_analyzer():
+    return BigramTokenizer()
 
 
 def pinyin_analyzer():
@@ -143,27 +300,65 @@ def pinyin_analyzer():
     return RegexTokenizer(r"[A-Za-z0-9]+") | LowercaseFilter()
 
 
+# Pinyin ---------------------------------------------------------------------------------------
+
+
+def _syllables(word: str) -> list[str]:
+    return [s.lower() for s in lazy_pinyin(word) if s.isascii() and s.isalnum()]
+
+
+def pinyin_terms(
+    texts: list[str], digest: str | None = None, *, title: bool = True
+) -> tuple[str, str]:
+    """(full pinyin, initials) of *texts* (titles, lesson titles, a category) as space-separated
+    terms. For every word (and every dictionary word inside a longer one) of each text: its
+    syllables joined, and each syllable-aligned prefix of the syllables from there on (of two
+    syllables or more unless *title*) (老年人高血压
+    → lao laonian laonianren laonianrengao …, gao gaoxue gaoxueya …); the initials likewise from
+    two letters (ln lnr …, gx gxy …). Each whole text joined, and, for a *title*, every
+    syllable alone too (a lone syllable of a lesson or category would find too much)."""
+    full: set[str] = set()
+    short: set[str] = set()
+    frequencies = tokenizer(digest).FREQ
+    for text in texts:
+        syllables: list[str] = []
+        starts: set[int] = set()
+        for word in words(text, digest):
+            if not has_cjk(word):
+                starts.add(len(syllables))
+                syllables.append(word.lower())
+                continue
+            spoken = [[s] for s in _syllables(word)]  # in context: 银行 is yinhang
+            if len(spoken) != len(word):  # letters or digits inside: one character at a time
+                spoken = [_syllables(char) for char in word]
+            offsets = []
+            for part in spoken:
+                offsets.append(len(syllables))
+                syllables += part[:1]
+            starts.add(offsets[0])
+            if len(word) > 2:
+                for size in (2, 3, 4):
+                    for i in range(1, len(word) - size + 1):
+                        if frequencies.get(word[i : i + size]):
+                            starts.add(offsets[i])
+        initials = [s[:1] for s in syllables]
+        if title:
+            full.update(syllables)
+        for start in starts:
+            end_max = min(len(syllables), start + PINYIN_PREFIX_SYLLABLES)
+            for end in range(start + (1 if title else 2), end_max + 1):
+                full.add("".join(syllables[start:end]))
+                if end - start >= 2:
+                    short.add("".join(initials[start:end]))
+        if syllables:
+            full.add("".join(syllables))
+            short.add("".join(initials))
+    return " ".join(sorted(full)), " ".join(sorted(short))
+
+
 def title_pinyin(title: str) -> tuple[str, str]:
-    """(full pinyin, initials) of *title* as space-separated terms: every syllable, every word
-    joined (养殖 → yang zhi yangzhi), adjacent words joined, and the whole title joined; the
-    initials likewise (yz, and the whole title's)."""
-    syllables: list[str] = []
-    joined: list[str] = []
-    initials: list[str] = []
-    for word in words(title):
-        if not has_cjk(word):
-            joined.append(word.lower())
-            continue
-        spoken = [s.lower() for s in lazy_pinyin(word) if s.isascii() and s.isalnum()]
-        letters = [s[:1] for s in spoken]
-        syllables += spoken
-        joined.append("".join(spoken))
-        initials.append("".join(letters))
-    pairs = [a + b for a, b in zip(joined, joined[1:], strict=False)]
-    initial_pairs = [a + b for a, b in zip(initials, initials[1:], strict=False)]
-    full = [*syllables, *joined, *pairs, "".join(joined)]
-    short = [*initials, *initial_pairs, "".join(initials)]
-    return " ".join(full), " ".join(short)
+    """(full pinyin, initials) of one title (see :func:`pinyin_terms`)."""
+    return pinyin_terms([title])
 
 
 def query_pinyin(text: str) -> str:

@@ -4,12 +4,14 @@ and a searcher per process that is reused and refreshed when the index changes.
 Layout of ``LMS_SEARCH_DIR``::
 
     current -> v-<stamp>     symlink to the live index (swapped atomically by a rebuild)
-    v-<stamp>/               a Whoosh index
+    v-<stamp>/               a Whoosh index, its word list (words.txt) and format (format)
     building, building.ids   while a rebuild runs: its marker, and the courses changed meanwhile
+    rebuild.lock             held by the one rebuild that may run at a time
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -19,6 +21,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterable
+from contextlib import contextmanager
 from pathlib import Path
 
 from defusedxml import ElementTree
@@ -35,17 +38,29 @@ from lms.core.private import make_private
 from lms.core.text import plain_text
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
-from lms.search.analysis import chinese_analyzer, pinyin_analyzer, setup_jieba, title_pinyin
+from lms.search.analysis import (
+    bigram_analyzer,
+    chinese_analyzer,
+    dictionary_text,
+    pinyin_analyzer,
+    pinyin_terms,
+    register,
+    setup_jieba,
+)
+from lms.search.models import SearchWord
 
 log = logging.getLogger(__name__)
 
 EXCERPT_CHARS = 4000
 MATERIAL_CHARS = 100_000
 WRITE_TIMEOUT_S = 30.0
+# What a document holds; an index of another format is rebuilt at the next index update.
+FORMAT = "2"
 
 
-def make_schema() -> Schema:
-    chinese = chinese_analyzer()
+def make_schema(digest: str | None = None) -> Schema:
+    """The fields of a course's document; *digest* names the word list its text is cut with."""
+    chinese = chinese_analyzer(digest)
     pinyin = pinyin_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
@@ -53,8 +68,14 @@ def make_schema() -> Schema:
         # Everything a resident might type, the title included, so that all words of a query
         # may be found across title, summary, lessons, teachers, provider and materials.
         content=TEXT(analyzer=chinese),
+        # The recall net: every two characters of the titles, lesson titles and category.
+        grams=TEXT(analyzer=bigram_analyzer(), field_boost=0.3),
+        # Pinyin of every word of the title, and of the lesson titles and category, below it
+        # (analysis.pinyin_terms).
         title_pinyin=TEXT(analyzer=pinyin, field_boost=2.0),
         title_initials=TEXT(analyzer=pinyin, field_boost=1.5),
+        heading_pinyin=TEXT(analyzer=pinyin, field_boost=0.6),
+        heading_initials=TEXT(analyzer=pinyin, field_boost=0.5),
         category=ID(stored=True),
         town=ID(stored=True),
         excerpt=STORED(),
@@ -74,11 +95,44 @@ def prepare() -> None:
     setup_jieba(current_app.instance_path)
 
 
-def new_version(root: Path) -> Path:
+def admin_words() -> list[str]:
+    """The words county administrators added, as word-list lines (``word`` or ``word freq``)."""
+    rows = db.session.execute(select(SearchWord.word, SearchWord.freq).order_by(SearchWord.word))
+    return [word if freq is None else f"{word} {freq}" for word, freq in rows]
+
+
+def current_dictionary() -> str:
+    """The word list a new index is built with: words.txt and the administrators' words."""
+    return dictionary_text(admin_words())
+
+
+def new_version(root: Path, dictionary: str | None = None) -> Path:
+    """A new, empty index folder cut with the word list *dictionary* (default: the current one)."""
+    dictionary = current_dictionary() if dictionary is None else dictionary
     folder = root / f"v-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(4)}"
     folder.mkdir(parents=True)
-    whoosh_index.create_in(str(folder), make_schema())
+    (folder / "words.txt").write_text(dictionary, encoding="utf-8")
+    (folder / "format").write_text(FORMAT)
+    whoosh_index.create_in(str(folder), make_schema(register(dictionary)))
     return folder
+
+
+def open_index(folder: Path):
+    """The Whoosh index in *folder*, its word list made known to this process first."""
+    words = folder / "words.txt"
+    if words.exists():
+        register(words.read_text(encoding="utf-8"))
+    return whoosh_index.open_dir(str(folder))
+
+
+def is_outdated(folder: Path) -> bool:
+    """Whether *folder* was built by another format or with another word list than now."""
+    try:
+        fmt = (folder / "format").read_text()
+        words = (folder / "words.txt").read_text(encoding="utf-8")
+    except OSError:
+        return True
+    return fmt != FORMAT or words != current_dictionary()
 
 
 def current_folder(*, create: bool = True) -> Path | None:
@@ -121,36 +175,58 @@ def town_of(unit: OrgUnit) -> OrgUnit:
     return unit
 
 
-def course_document(course: Course) -> dict:
-    """The one document of a published course."""
-    summary = plain_text(course.summary)
-    lessons = [f"{lesson.title}：{plain_text(lesson.body)}" for lesson in course.lessons]
-    teachers = " ".join(teacher.name for teacher in course.teachers)
-    town = town_of(course.provider)
-    materials = "\n".join(_material_texts(course))
-    content = "\n".join(
-        [
-            course.title,
-            summary,
-            *lessons,
-            teachers,
-            course.provider.name,
-            town.name,
-            course.category.name,
-            materials,
-        ]
+def course_document(course: Course, digest: str | None = None) -> dict:
+    """The one document of a published course (*digest*: the index's word list)."""
+    return make_document(
+        course_id=course.id,
+        title=course.title,
+        summary=plain_text(course.summary),
+        lessons=[(lesson.title, plain_text(lesson.body)) for lesson in course.lessons],
+        teachers=[teacher.name for teacher in course.teachers],
+        provider=course.provider.name,
+        town=town_of(course.provider).name,
+        category_id=course.category_id,
+        category=course.category.name,
+        materials="\n".join(_material_texts(course)),
+        digest=digest,
     )
-    title_full, title_short = title_pinyin(course.title)
+
+
+def make_document(
+    *,
+    course_id: int,
+    title: str,
+    summary: str,
+    lessons: list[tuple[str, str]],
+    teachers: list[str],
+    provider: str,
+    town: str,
+    category_id: int,
+    category: str,
+    materials: str = "",
+    digest: str | None = None,
+) -> dict:
+    """A course's document from plain texts (the benchmark builds its documents here too)."""
+    lesson_texts = [f"{lesson_title}：{body}" for lesson_title, body in lessons]
+    content = "\n".join(
+        [title, summary, *lesson_texts, " ".join(teachers), provider, town, category, materials]
+    )
+    headings = [*(lesson_title for lesson_title, _body in lessons), category]
+    full, initials = pinyin_terms([title], digest)
+    heading_full, heading_initials = pinyin_terms(headings, digest, title=False)
     return {
-        "id": str(course.id),
-        "title": course.title,
+        "id": str(course_id),
+        "title": title,
         "content": content,
-        "title_pinyin": title_full,
-        "title_initials": title_short,
-        "category": str(course.category_id),
-        "town": town.name,
-        "excerpt": " ".join(" ".join([summary, *lessons]).split())[:EXCERPT_CHARS],
-        "provider": course.provider.name,
+        "grams": "\n".join([title, *headings]),
+        "title_pinyin": full,
+        "title_initials": initials,
+        "heading_pinyin": heading_full,
+        "heading_initials": heading_initials,
+        "category": str(category_id),
+        "town": town,
+        "excerpt": " ".join(" ".join([summary, *lesson_texts]).split())[:EXCERPT_CHARS],
+        "provider": provider,
     }
 
 
@@ -225,17 +301,48 @@ def published_courses() -> Iterable[Course]:
 # Writing ---------------------------------------------------------------------------------------
 
 
+def folder_digest(folder: Path) -> str | None:
+    """The digest of the word list *folder* was built with (None for an index from before)."""
+    words = folder / "words.txt"
+    return register(words.read_text(encoding="utf-8")) if words.exists() else None
+
+
 def writer(folder: Path):
     """A writer on *folder*, waiting for the lock (one writer at a time, across processes)."""
-    return whoosh_index.open_dir(str(folder)).writer(timeout=WRITE_TIMEOUT_S, delay=0.05)
+    return open_index(folder).writer(timeout=WRITE_TIMEOUT_S, delay=0.05)
+
+
+@contextmanager
+def rebuild_lock(root: Path, *, wait: bool = True):
+    """Held by the one rebuild that runs at a time; yields False when *wait* is off and another
+    process holds it."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "rebuild.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def update_courses(course_ids: Iterable[int]) -> None:
     """Bring the live index up to date for *course_ids* from the database: published courses
-    are (re)written, others removed. A rebuild in progress hears about them too."""
+    are (re)written, others removed. A rebuild in progress hears about them too. An index of
+    an older format, or built with another word list than the administrators' words of now, is
+    rebuilt instead (this is how new dictionary words take effect)."""
     prepare()
     ids = sorted(set(course_ids))
     root = search_root()
+    folder = current_folder()
+    if is_outdated(folder):
+        with rebuild_lock(root, wait=False) as mine:
+            if mine:
+                rebuild(locked=True)
+                return
     if (root / "building").exists():
         with open(root / "building.ids", "a") as journal:
             journal.write("".join(f"{course_id}\n" for course_id in ids))
@@ -243,12 +350,15 @@ def update_courses(course_ids: Iterable[int]) -> None:
 
 
 def _write(folder: Path, ids: list[int]) -> None:
+    digest = folder_digest(folder)
     courses = {
         course.id: course
         for course in db.session.scalars(select(Course).where(Course.id.in_(ids)))
         if course.status is CourseStatus.PUBLISHED
     }
-    documents = {course_id: course_document(course) for course_id, course in courses.items()}
+    documents = {
+        course_id: course_document(course, digest) for course_id, course in courses.items()
+    }
     for attempt in range(3):
         try:
             with writer(folder) as w:
@@ -264,17 +374,21 @@ def _write(folder: Path, ids: list[int]) -> None:
                 raise
 
 
-def rebuild(*, progress=None) -> int:
-    """Index every published course into a new folder and swap it in; searches keep using the
-    old index until then. Courses changed during the build are written again afterwards."""
+def rebuild(*, progress=None, locked: bool = False) -> int:
+    """Index every published course into a new folder, cut with the current word list, and
+    swap it in; searches keep using the old index until then. Courses changed during the build
+    are written again afterwards. One rebuild at a time (*locked*: the caller holds the lock)."""
     prepare()
     root = search_root()
-    root.mkdir(parents=True, exist_ok=True)
+    if not locked:
+        with rebuild_lock(root):
+            return rebuild(progress=progress, locked=True)
     current_folder()
     marker, journal = root / "building", root / "building.ids"
     marker.touch()
     try:
         folder = new_version(root)
+        digest = folder_digest(folder)
         total = db.session.scalar(
             select(func.count()).where(Course.status == CourseStatus.PUBLISHED)
         )
@@ -282,7 +396,7 @@ def rebuild(*, progress=None) -> int:
         with writer(folder) as w:
             courses = published_courses()
             for course in progress(courses, total) if progress else courses:
-                w.add_document(**course_document(course))
+                w.add_document(**course_document(course, digest))
                 count += 1
         make_private(root)
         swap_in(root, folder)
@@ -316,7 +430,7 @@ def searcher() -> Searcher:
             _retire(cached[1])
         # A new searcher rather than ``refresh()``, which reuses segment readers and so may
         # miss deletions in a segment it already had, and ties the old searcher's life to it.
-        opened = whoosh_index.open_dir(str(folder)).searcher()
+        opened = open_index(folder).searcher()
         _searchers[key] = (folder, opened)
         return opened
 

@@ -1,22 +1,42 @@
 """Answering a resident's query: parsing (Chinese words, phrases, pinyin, initials, traditional
-characters), facets by category and town, highlighted snippets, pages, and a suggestion when
-nothing is found (您是不是要找…)."""
+characters, mixed scripts), the bigram recall net, the OR fallback when the words find nothing,
+facets by category and town, highlighted snippets, pages, and a suggestion (您是不是要找…).
+
+Speed: the matching courses are collected once per query (no scoring) and both facets counted
+from them, with each course's category and town read from arrays made once per searcher (that
+is, per index generation), where the matches of recent queries are kept too; only the page's
+hits are scored into order, loaded and given a snippet, by plain string search in their
+excerpt rather than by running jieba over it again.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from html import escape
 
-from whoosh import highlight, qparser, sorting
-from whoosh.query import And, Every, NullQuery, Query, Term
+from whoosh import qparser
+from whoosh.query import And, Every, NullQuery, Or, Phrase, Query, Term
+from whoosh.searching import Searcher
 
 from lms.core.paging import Paged
-from lms.search.analysis import has_cjk, query_pinyin, words
+from lms.search.analysis import bigrams, has_cjk, query_pinyin, simplified, words
 from lms.search.index import make_schema, searcher
 
 MAX_QUERY_CHARS = 100
 FIELDS = ["title", "content", "title_pinyin", "title_initials"]
+FIELDS += ["heading_pinyin", "heading_initials"]
+BIGRAM_BOOST = 0.3  # a course found only by the recall net ranks below word matches
+CACHED_QUERIES = 256
+SNIPPET_CHARS, SNIPPET_BEFORE = 160, 40
+# Characters too common to find anything by in the fallback.
+STOP_CHARS = set("的了和与及是在我你他她它们有个之怎么吗呢啊吧呀哪谁什这那也都就还又或")
+_OPERATORS = re.compile(r'["()]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b')
+_SCRIPT_BOUNDARY = re.compile(
+    r"(?<=[A-Za-z])(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])(?=[A-Za-z])"
+)
 _schema = make_schema()
 
 
@@ -43,10 +63,13 @@ class Results(Paged):
     categories: dict[int, int] = field(default_factory=dict)  # category id -> count
     towns: dict[str, int] = field(default_factory=dict)  # town name -> count
     suggestion: str | None = None
+    # Nothing matched every word: these are the courses matching some of them (or their pinyin).
+    fallback: bool = False
 
 
-def _parser(*, operators: bool = True) -> qparser.QueryParser:
-    parser = qparser.MultifieldParser(FIELDS, _schema, group=qparser.AndGroup)
+def _parser(schema, *, operators: bool = True, group=qparser.AndGroup) -> qparser.QueryParser:
+    fields = [name for name in FIELDS if name in schema]  # an index from before has fewer
+    parser = qparser.MultifieldParser(fields, schema, group=group)
     # Residents type words, not query syntax: no field names, wildcards, ranges or boosts
     # (they would reach fields residents must not search, or be slow).
     for plugin in (
@@ -69,17 +92,73 @@ def clean_query(text: str | None) -> str:
     return " ".join((text or "").split())[:MAX_QUERY_CHARS]
 
 
-def parse(text: str) -> Query:
+def separate_scripts(text: str) -> str:
+    """Pinyin typed against Chinese is two words: zhineng手机 → zhineng 手机."""
+    return _SCRIPT_BOUNDARY.sub(" ", text)
+
+
+def parse(text: str, schema=None) -> Query:
     """*text* as a query: AND OR NOT, "phrases" and (groups) work; anything the parser cannot
-    make sense of is searched as plain words."""
+    make sense of is searched as plain words. Plain words (no operators) each match by their
+    words, pinyin or initials, or else by the bigrams of titles, lesson titles and categories."""
+    schema = schema or _schema
+    text = separate_scripts(text)
+    if not _OPERATORS.search(text):
+        query = _plain(text, schema)
+        if query is not NullQuery:
+            return query
     try:
-        query = _parser().parse(text)
+        query = _parser(schema).parse(text)
     except Exception:  # whoosh's parser raises assorted errors on odd syntax
         query = None
     if query is None or query is NullQuery or not _has_terms(query):
         plain = re.sub(r"[^\w\s]", " ", text)
-        query = _parser(operators=False).parse(plain) if plain.strip() else NullQuery
+        query = _parser(schema, operators=False).parse(plain) if plain.strip() else NullQuery
     return query
+
+
+def _plain(text: str, schema) -> Query:
+    parser = _parser(schema, operators=False)
+    parts = []
+    for token in re.sub(r"[^\w\s]", " ", text).split():
+        try:
+            by_words = parser.parse(token)
+        except Exception:
+            by_words = NullQuery
+        if by_words is NullQuery or not _has_terms(by_words):
+            continue
+        runs = bigrams(token) if not re.search(r"[A-Za-z0-9]", token) else []
+        if runs and "grams" in schema:
+            net = And(
+                [Phrase("grams", run) if len(run) > 1 else Term("grams", run[0]) for run in runs]
+            )
+            net.boost = BIGRAM_BOOST
+            parts.append(Or([by_words, net]))
+        else:
+            parts.append(by_words)
+    if not parts:
+        return NullQuery
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def fallback_query(text: str, digest: str | None) -> Query:
+    """The query's words and characters joined with OR, with each word's pinyin (so a word
+    typed with the wrong characters but the right sound, 样植 → yangzhi, is found)."""
+    terms: list[Query] = []
+    for word in words(separate_scripts(text), digest):
+        word = word.lower()
+        terms += [Term("title", word), Term("content", word)]
+        if has_cjk(word):
+            for char in dict.fromkeys(word):
+                if char not in STOP_CHARS and len(word) > 1:
+                    terms += [Term("title", char, boost=0.5), Term("content", char, boost=0.5)]
+            spoken = query_pinyin(word)
+            if spoken:
+                terms.append(Term("title_pinyin", spoken, boost=3.0))
+                terms.append(Term("heading_pinyin", spoken))
+        elif word.isascii():
+            terms += [Term(name, word) for name in FIELDS if "_" in name]
+    return Or(terms) if terms else NullQuery
 
 
 def _has_terms(query: Query) -> bool:
@@ -87,6 +166,53 @@ def _has_terms(query: Query) -> bool:
         return bool(query.all_terms())
     except Exception:
         return False
+
+
+# What is kept per searcher (that is, per index generation) ------------------------------------
+
+
+class _Memo:
+    """Each course's category and town by document number, and the matches of recent
+    queries, for one searcher."""
+
+    def __init__(self, s: Searcher):
+        size = s.doc_count_all()
+        self.category: list[str | None] = [None] * size
+        self.town: list[str | None] = [None] * size
+        for name, column in (("category", self.category), ("town", self.town)):
+            if name in s.schema:
+                for value in s.reader().field_terms(name):
+                    for docnum in s.postings(name, value).all_ids():
+                        column[docnum] = value
+        analyzer = s.schema["title"].analyzer
+        self.digest = getattr(getattr(analyzer, "items", [None])[0], "digest", None)
+        self.schema = s.schema
+        self.matches: OrderedDict[tuple, tuple[Query, list[int]]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def matching(self, s: Searcher, key: tuple, make) -> tuple[Query, list[int]]:
+        with self.lock:
+            found = self.matches.get(key)
+            if found is not None:
+                self.matches.move_to_end(key)
+                return found
+        query = make()
+        docs = [] if query is NullQuery else list(s.docs_for_query(query))
+        with self.lock:
+            self.matches[key] = (query, docs)
+            while len(self.matches) > CACHED_QUERIES:
+                self.matches.popitem(last=False)
+        return query, docs
+
+
+def _memo(s: Searcher) -> _Memo:
+    memo = getattr(s, "_lms_memo", None)
+    if memo is None:
+        memo = s._lms_memo = _Memo(s)
+    return memo
+
+
+# Searching ----------------------------------------------------------------------------------
 
 
 def search(
@@ -102,52 +228,106 @@ def search(
     results = Results(q=q, page=page, per_page=per_page)
     if not q:
         return results
-    query = parse(q)
+    s = searcher()
+    memo = _memo(s)
+    query, docs = memo.matching(s, ("words", q), lambda: parse(q, memo.schema))
     if query is NullQuery:
         return results
-    s = searcher()
-    filters = [Term("category", str(category_id))] if category_id is not None else []
-    if town:
-        filters.append(Term("town", town))
-    found = s.search_page(
-        query,
-        page,
-        pagelen=per_page,
-        filter=And(filters) if filters else None,
-        terms=True,
-        groupedby={"town": sorting.FieldFacet("town")},
-        maptype=sorting.Count,
-    )
-    results.total = found.total
-    results.towns = dict(found.results.groups("town"))
-    # Category counts for the query as a whole, so the other categories stay reachable.
-    everywhere = s.search(
-        query,
-        limit=1,
-        filter=Term("town", town) if town else None,
-        groupedby={"category": sorting.FieldFacet("category")},
-        maptype=sorting.Count,
-    )
-    results.categories = {int(k): v for k, v in everywhere.groups("category").items()}
-    if found.pagenum == page:  # whoosh clamps a page past the end to the last page
-        found.results.fragmenter = highlight.ContextFragmenter(maxchars=160, surround=40)
-        found.results.formatter = highlight.HtmlFormatter(tagname="mark", between="…")
-        for hit in found:
-            excerpt = hit["excerpt"]
-            snippet = hit.highlights("content", text=excerpt, top=2) or escape(excerpt[:120])
-            results.items.append(
-                Hit(
-                    id=int(hit["id"]),
-                    title=hit["title"],
-                    snippet=snippet,
-                    category_id=int(hit["category"]),
-                    town=hit["town"],
-                    provider=hit["provider"],
-                )
-            )
-    if results.total == 0:
+    if not docs:
+        results.fallback = True
         results.suggestion = suggest(q)
+        query, docs = memo.matching(s, ("any", q), lambda: fallback_query(q, memo.digest))
+        if not docs:
+            results.fallback = False
+            return results
+
+    # Both facets from one pass over the matches: categories within the town chosen, towns
+    # within the category and town chosen (as the filters narrow the list).
+    wanted_category = str(category_id) if category_id is not None else None
+    categories: Counter = Counter()
+    towns: Counter = Counter()
+    allowed = set()
+    for docnum in docs:
+        doc_town = memo.town[docnum]
+        if town and doc_town != town:
+            continue
+        doc_category = memo.category[docnum]
+        categories[doc_category] += 1
+        if wanted_category is not None and doc_category != wanted_category:
+            continue
+        allowed.add(docnum)
+        towns[doc_town] += 1
+    results.categories = {int(k): v for k, v in categories.items() if k is not None}
+    results.towns = {k: v for k, v in towns.items() if k is not None}
+    results.total = len(allowed)
+
+    first = (page - 1) * per_page
+    if first >= results.total:
+        return results
+    narrowed = allowed if (town or wanted_category is not None) else None
+    ranked = s.search(query, limit=first + per_page, filter=narrowed)
+    marks = _highlight_terms(query, q)
+    for hit in list(ranked)[first:]:
+        fields = hit.fields()
+        results.items.append(
+            Hit(
+                id=int(fields["id"]),
+                title=fields["title"],
+                snippet=snippet(fields.get("excerpt") or "", marks),
+                category_id=int(fields["category"]),
+                town=fields["town"],
+                provider=fields["provider"],
+            )
+        )
     return results
+
+
+def _highlight_terms(query: Query, q: str) -> list[str]:
+    """What to mark in a snippet: the query's words in the text fields, longest first."""
+    found = {
+        text.decode() if isinstance(text, bytes) else str(text)
+        for fieldname, text in query.iter_all_terms()
+        if fieldname in ("title", "content")
+    }
+    found |= {word.lower() for word in q.split() if len(word) > 1}
+    return sorted((t for t in found if t.strip()), key=len, reverse=True)
+
+
+def snippet(excerpt: str, marks: list[str]) -> str:
+    """Up to two pieces of *excerpt* around the first places its words appear, escaped, with
+    <mark> around the words; the excerpt's beginning when none appears."""
+    if not excerpt:
+        return ""
+    haystack = simplified(excerpt).lower()
+    spans: list[tuple[int, int]] = []
+    for mark in marks:
+        at = haystack.find(mark)
+        while at != -1 and len(spans) < 40:
+            end = at + len(mark)
+            if not any(a < end and at < b for a, b in spans):
+                spans.append((at, end))
+            at = haystack.find(mark, end)
+    if not spans:
+        return escape(excerpt[:120])
+    spans.sort()
+    pieces: list[tuple[int, int]] = []
+    for a, _b in spans:
+        if len(pieces) == 2:
+            break
+        if pieces and a < pieces[-1][1]:
+            continue
+        start = max(0, a - SNIPPET_BEFORE)
+        pieces.append((start, min(len(excerpt), start + SNIPPET_CHARS)))
+    out = []
+    for start, end in pieces:
+        html, cursor = [], start
+        for a, b in spans:
+            if a >= start and b <= end:
+                html += [escape(excerpt[cursor:a]), "<mark>", escape(excerpt[a:b]), "</mark>"]
+                cursor = b
+        html.append(escape(excerpt[cursor:end]))
+        out.append("".join(html))
+    return "…".join(out)
 
 
 def suggest(q: str) -> str | None:
@@ -158,9 +338,11 @@ def suggest(q: str) -> str | None:
     if spoken:
         hits = s.search(Term("title_pinyin", spoken), limit=1)
         if hits:
-            return _sounding_words(hits[0]["title"], spoken) or hits[0]["title"]
+            title = hits[0]["title"]
+            return _sounding_words(title, spoken, _memo(s).digest) or title
     try:
-        corrected = s.correct_query(parse(q), q, maxdist=1)
+        plain = _parser(s.schema).parse(q)
+        corrected = s.correct_query(plain, q, maxdist=1)
     except Exception:
         return None
     if corrected.string != q and s.search(corrected.query, limit=1):
@@ -168,9 +350,9 @@ def suggest(q: str) -> str | None:
     return None
 
 
-def _sounding_words(title: str, spoken: str) -> str | None:
+def _sounding_words(title: str, spoken: str, digest: str | None) -> str | None:
     """The run of words in *title* whose pinyin is *spoken*."""
-    segments = words(title)
+    segments = words(title, digest)
     sounds = [query_pinyin(word) for word in segments]
     for start in range(len(segments)):
         for end in range(start + 1, len(segments) + 1):

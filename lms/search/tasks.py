@@ -11,3 +11,11 @@ def index_course(course_id: int) -> None:
     from lms.search.index import update_courses
 
     update_courses([course_id])
+
+
+@app_task(retries=3, retry_delay=30)
+def rebuild_index() -> None:
+    """Rebuild the whole index (new dictionary words are cut as words from then on)."""
+    from lms.search.index import rebuild
+
+    rebuild()
