@@ -44,7 +44,7 @@ def _percent(value: float | None) -> str:
 def rate_bars(rows, target: int | None, *, hrefs=None, label_width: float = 78) -> Chart:
     """One horizontal bar per row (``row.label``, ``row.rate`` in per cent) on a 0–100 % scale,
     with the target as a dashed line."""
-    row_height, top = 24, 18
+    row_height, top = 26, 18
     left, right = label_width, WIDTH - 40
     span = right - left
     bars = []
