@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from lms.credits import signing
 from lms.credits.checks import verify_ledger
 from lms.credits.models import CreditAccount
 from lms.credits.operations import open_missing_accounts
@@ -49,3 +50,16 @@ def credits_open_accounts() -> None:
     opened = open_missing_accounts()
     db.session.commit()
     click.echo(f"{opened} accounts opened.")
+
+
+@group.command("rotate-key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def credits_rotate_key(yes: bool) -> None:
+    """Start signing transcripts and credentials with a new key. The old key's public half is
+    kept among the retired keys (and in the DID document), so everything it signed keeps
+    verifying; its private half is deleted."""
+    if not yes:
+        click.confirm("Retire the current signing key and create a new one?", abort=True)
+    old, new = signing.rotate_key()
+    click.echo(f"retired key {old}; now signing with {new}")

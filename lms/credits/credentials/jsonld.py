@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pyld import jsonld
+from pyld.canon import URDNA2015
 
 CONTEXTS_DIR = Path(__file__).resolve().parent.parent / "contexts"
 
@@ -25,6 +26,11 @@ LOCAL_CONTEXTS = {
     OB_V3: "ob-context-3.0.3.jsonld",
     CLR_V2: "clr-context-2.0.1.jsonld",
 }
+
+
+# N-degree hashes allowed per quad of the dataset (our 200-outcome learner record needs well
+# under one).
+WORK_PER_QUAD = 4
 
 
 class RemoteDocumentRefused(Exception):
@@ -53,37 +59,82 @@ def document_loader(url: str, options: dict | None = None) -> dict[str, Any]:
     return {"contextUrl": None, "documentUrl": url, "document": local_document(url)}
 
 
+class UndefinedTerm(Exception):
+    """A property that no context defines: it would be dropped from the canonical form, so a
+    signature would not cover it (JSON-LD's "safe mode", as Digital Bazaar's verifier uses)."""
+
+    def __init__(self, term: str | None):
+        super().__init__(f"undefined term {term!r}")
+        self.term = str(term)[:100]
+
+
+class TooMuchWork(Exception):
+    """Canonicalising the document would take more work than any credential we issue needs
+    (blank nodes arranged to make RDF canonicalisation exponential)."""
+
+
+class _BoundedURDNA2015(URDNA2015):
+    """URDNA2015 that gives up after *budget* N-degree hashes, as rdf-canonize's
+    ``maxWorkFactor`` does: a document crafted to make canonicalisation explode is refused
+    instead of holding a worker for hours."""
+
+    def __init__(self, budget: int):
+        super().__init__()
+        self.budget = budget
+
+    def hash_n_degree_quads(self, id_, issuer):
+        self.budget -= 1
+        if self.budget < 0:
+            raise TooMuchWork
+        return super().hash_n_degree_quads(id_, issuer)
+
+
 def canonize(document: dict[str, Any]) -> str:
     """The RDF canonical form (N-Quads) of *document*, contexts served locally.
 
     pyld's URDNA2015 is RDFC-1.0 but for how control characters are escaped in literals, and
     reproduces 1EdTech's published canonical forms byte for byte. Raises
-    :class:`RemoteDocumentRefused` for a context not vendored here and ``jsonld.JsonLdError``
-    for a document JSON-LD cannot process."""
+    :class:`RemoteDocumentRefused` for a context not vendored here, :class:`TooMuchWork` for a
+    document whose canonicalisation would explode, and ``jsonld.JsonLdError`` for a document
+    JSON-LD cannot process."""
+
+    def dropped(term: str | None) -> None:
+        raise UndefinedTerm(term)
+
+    processor = jsonld.JsonLdProcessor(on_property_dropped=dropped)
     try:
-        return jsonld.normalize(
-            document,
-            {
-                "algorithm": "URDNA2015",
-                "format": "application/n-quads",
-                "documentLoader": document_loader,
-            },
+        dataset = processor.to_rdf(
+            document, {"documentLoader": document_loader, "produceGeneralizedRdf": False}
         )
+    except UndefinedTerm:
+        raise
     except jsonld.JsonLdError as error:
+        undefined = _caused_by(error, UndefinedTerm)
+        if undefined is not None:
+            raise undefined from error
         refused = _refused_in(error)
         if refused is not None:
             raise refused from error
         raise
+    quads = sum(len(triples) for triples in dataset.values())
+    return _BoundedURDNA2015(budget=WORK_PER_QUAD * quads + 100).main(
+        dataset, {"format": "application/n-quads"}
+    )
 
 
 def _refused_in(error: BaseException | None) -> RemoteDocumentRefused | None:
-    """pyld wraps a loader's exception in JsonLdErrors (``cause`` and ``details``); find ours."""
+    return _caused_by(error, RemoteDocumentRefused)
+
+
+def _caused_by(error: BaseException | None, kind: type[Exception]):
+    """pyld wraps a loader's or handler's exception in JsonLdErrors (``cause`` and
+    ``details``); find the one of *kind*."""
     seen = 0
     while error is not None and seen < 20:
-        if isinstance(error, RemoteDocumentRefused):
+        if isinstance(error, kind):
             return error
         details = getattr(error, "details", None)
-        if isinstance(details, dict) and isinstance(details.get("cause"), RemoteDocumentRefused):
+        if isinstance(details, dict) and isinstance(details.get("cause"), kind):
             return details["cause"]
         error = getattr(error, "cause", None) or error.__cause__ or error.__context__
         seen += 1

@@ -21,6 +21,8 @@ from lms.credits.credentials.jsonld import (
     CREDENTIALS_V2,
     LOCAL_CONTEXTS,
     RemoteDocumentRefused,
+    TooMuchWork,
+    UndefinedTerm,
 )
 from lms.credits.credentials.proofs import CRYPTOSUITE, PROOF_TYPE, verify_proof
 
@@ -160,6 +162,16 @@ def check_credential(
             _("凭证引用了本平台不认识的文档（%(url)s），本平台不会联网获取", url=refused.url[:100]),
             kind,
         )
+    except UndefinedTerm as undefined:
+        return _refuse(
+            _(
+                "凭证里有规范没有定义的字段（%(term)s），签名无法覆盖它，无法核验",
+                term=undefined.term,
+            ),
+            kind,
+        )
+    except TooMuchWork:
+        return _refuse(_("凭证的结构异常复杂，不是本平台签发的凭证，无法核验"), kind)
     except (JsonLdError, ValueError, TypeError, KeyError, RecursionError):
         return _refuse(_("凭证的内容不符合 JSON-LD 规范，无法核验"), kind)
     if not genuine:
