@@ -11,11 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from lms.core.time import utcnow
 from lms.credits import operations, signing
-from lms.credits.credentials import did, jsonld, proofs, status
+from lms.credits.credentials import did, jsonld, proofs, status, verify
 from lms.credits.credentials.issue import xsd_time
 from lms.credits.models import LearningOutcome, LedgerEntry, StandardCredential
 from lms.extensions import db
@@ -357,3 +359,48 @@ def test_my_credits_offers_the_downloads_in_plain_words(client, learner):
     assert "OpenBadgeCredential" not in html
     assert "ClrCredential" not in html
     assert f"/transcripts/{transcript.serial}.record.json" in html
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def test_any_mangled_badge_gets_an_answer_never_an_exception(client, learner):
+    """Whatever replaces any one part of a genuine badge (its signature still names our key),
+    the checker answers with a reason: hostile input reaches pyld only after the cheap checks,
+    and nothing it raises escapes."""
+    resident, _transcript = learner
+    sign_in(client, resident)
+    badge = badge_of(client, resident, "防汛志愿服务")
+    paths = [
+        ("@context",),
+        ("type",),
+        ("issuer",),
+        ("validFrom",),
+        ("credentialSubject",),
+        ("credentialSubject", "achievement"),
+        ("credentialSubject", "identifier"),
+        ("credentialStatus",),
+        ("credentialStatus", "statusListIndex"),
+        ("proof", "proofValue"),
+        ("proof", "created"),
+    ]
+
+    @settings(max_examples=40, deadline=None)
+    @given(path=st.sampled_from(paths), value=JSON_VALUES)
+    def mangle(path, value):
+        document = copy.deepcopy(badge)
+        target = document
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        finding = verify.check_any(document)
+        assert not finding.valid
+        assert finding.reason
+
+    mangle()

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from pyld.jsonld import JsonLdError
 
 from lms.core.api import json_depth
 from lms.core.time import utcnow
@@ -172,7 +171,9 @@ def check_credential(
         )
     except TooMuchWork:
         return _refuse(_("凭证的结构异常复杂，不是本平台签发的凭证，无法核验"), kind)
-    except (JsonLdError, ValueError, TypeError, KeyError, RecursionError):
+    except Exception:
+        # JsonLdError mostly; on hostile input pyld may raise anything (TypeError, KeyError,
+        # RecursionError...): each is a refusal, never a 500.
         return _refuse(_("凭证的内容不符合 JSON-LD 规范，无法核验"), kind)
     if not genuine:
         return _refuse(_("签名与内容不符，文件可能被改动过"), kind)
