@@ -5,6 +5,8 @@ setting so that building many accounts stays quick)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -27,6 +29,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check *password*; with no hash (unknown phone) a dummy is checked so timing tells nothing."""
+    if password_hash and password_hash.startswith(ONE_TIME_PREFIX):
+        return _verify_one_time(password_hash, password)
     try:
         return (
             hasher().verify(password_hash or dummy_hash(), password) and password_hash is not None
@@ -36,6 +40,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
+    if password_hash.startswith(ONE_TIME_PREFIX):
+        return True
     return hasher().check_needs_rehash(password_hash)
 
 
@@ -51,14 +57,19 @@ def _dummy(hasher: PasswordHasher) -> str:
 # One-time passwords ----------------------------------------------------------------------------
 # Staff hand these out (代注册, a reset, an import): ten characters drawn at random from 31
 # that cannot be misread (no 0/o, 1/l/i), about 49.5 bits. They live only until the person's
-# first sign-in (then they must choose their own, hashed at the full cost). Being random and not
-# chosen by a person, they need no slow hash against guessing; they get argon2id at a small cost
-# (one pass, at most 4 MiB) so that an import of 10,000 residents hashes in seconds rather than
-# the quarter of an hour the full cost would take. An attacker holding the database still faces
-# 2^49 memory-hard guesses per password. verify_password reads the cost from the hash itself,
-# and a sign-in with one upgrades it (needs_rehash).
+# first sign-in, where they must choose their own (hashed with argon2 at the full cost).
+#
+# They are stored as HMAC-SHA256 of a per-password salt and the password, keyed with a pepper
+# derived from the data key (sealing.py: LMS_DATA_KEY or instance/data.key), which is not in the
+# database. Why not argon2: the full cost is about 0.1-1 s a hash, so an import of 10,000
+# residents would hash for between 17 minutes and 3 hours; argon2 exists to slow the guessing of
+# passwords people choose, and these are random. A stolen database alone gives nothing to guess
+# against (the pepper is elsewhere); with the pepper too, each password still needs about 2^48
+# HMAC guesses on average, and it stops working at the first sign-in. verify_password
+# recognises the format; needs_rehash says yes, so a sign-in stores an argon2 hash at once.
 ONE_TIME_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 ONE_TIME_LENGTH = 10
+ONE_TIME_PREFIX = "$otp-hmac-sha256$"
 
 
 def new_one_time_password() -> str:
@@ -67,11 +78,26 @@ def new_one_time_password() -> str:
     return "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(ONE_TIME_LENGTH))
 
 
-def one_time_hasher() -> PasswordHasher:
-    settings = current_app.config["LMS_ARGON2"]
-    memory = min(4096, settings.get("memory_cost", 4096))
-    return _hasher(("memory_cost", memory), ("parallelism", 1), ("time_cost", 1))
+def _pepper() -> bytes:
+    from lms.accounts.sealing import data_key
+
+    return hmac.new(data_key(), b"lms one-time password pepper", hashlib.sha256).digest()
 
 
-def hash_one_time_password(password: str) -> str:
-    return one_time_hasher().hash(password)
+def hash_one_time_password(password: str, *, pepper: bytes | None = None) -> str:
+    import secrets
+
+    salt = secrets.token_hex(16)
+    digest = hmac.new(pepper or _pepper(), f"{salt}${password}".encode(), hashlib.sha256)
+    return f"{ONE_TIME_PREFIX}{salt}${digest.hexdigest()}"
+
+
+def one_time_pepper() -> bytes:
+    """For hashing many one-time passwords in a row (an import) without deriving it each time."""
+    return _pepper()
+
+
+def _verify_one_time(password_hash: str, password: str) -> bool:
+    salt, _sep, expected = password_hash.removeprefix(ONE_TIME_PREFIX).partition("$")
+    digest = hmac.new(_pepper(), f"{salt}${password}".encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(digest, expected)

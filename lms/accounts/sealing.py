@@ -18,6 +18,18 @@ KEY_FILE_NAME = "data.key"
 
 
 def _key() -> bytes:
+    key = current_app.extensions.get("lms_data_key")
+    if key is None:
+        key = current_app.extensions["lms_data_key"] = _load_key()
+    return key
+
+
+def data_key() -> bytes:
+    """The raw data key (other secrets are derived from it, e.g. the one-time password pepper)."""
+    return _key()
+
+
+def _load_key() -> bytes:
     configured = current_app.config.get("LMS_DATA_KEY") or os.environ.get("LMS_DATA_KEY")
     if configured:
         return configured.encode() if isinstance(configured, str) else configured

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from lms.accounts import access, staff, validation
 from lms.accounts.models import Level, OrgUnit, Role, RoleGrant, User
 from lms.accounts.operations import audit
-from lms.accounts.passwords import new_one_time_password, one_time_hasher
+from lms.accounts.passwords import (
+    hash_one_time_password,
+    new_one_time_password,
+    one_time_pepper,
+)
 from lms.accounts.sealing import seal, unseal
 from lms.admin.imports_read import COLUMNS, Table
 from lms.core import signals, storage
@@ -210,9 +212,15 @@ def _compare_with_people(actor: User, rows: list[Row]) -> None:
     phones = [r.values["phone"] for r in rows if isinstance(r.values.get("phone"), str)]
     people: dict[str, User] = {}
     for start in range(0, len(phones), 500):
-        for user in db.session.scalars(
-            select(User).where(User.phone.in_(phones[start : start + 500]))
-        ):
+        query = (
+            select(User)
+            .where(User.phone.in_(phones[start : start + 500]))
+            .options(
+                joinedload(User.org_unit),
+                selectinload(User.grants).joinedload(RoleGrant.org_unit),
+            )
+        )
+        for user in db.session.scalars(query).unique():
             people[user.phone] = user
     for row in rows:
         user = people.get(row.values.get("phone"))  # type: ignore[arg-type]
@@ -352,15 +360,13 @@ def run_import(batch: ResidentImport, *, commit: Callable[[], None] | None = Non
 
 
 def _create(actor: User, batch: ResidentImport, rows: list[Row]) -> list[dict[str, object]]:
-    """New residents for *rows*, each with a one-time password (hashed in parallel: argon2
-    releases the GIL)."""
+    """New residents for *rows*, each with a one-time password (passwords.py says how these
+    are hashed, and why not with argon2)."""
     if not rows:
         return []
     passwords = [new_one_time_password() for _row in rows]
-    hasher = one_time_hasher()
-    workers = min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        hashes = list(pool.map(hasher.hash, passwords, chunksize=64))
+    pepper = one_time_pepper()
+    hashes = [hash_one_time_password(password, pepper=pepper) for password in passwords]
     users = []
     for row, password_hash in zip(rows, hashes, strict=True):
         unit = row.values["village"]
@@ -379,7 +385,8 @@ def _create(actor: User, batch: ResidentImport, rows: list[Row]) -> list[dict[st
     db.session.add_all(users)
     db.session.flush()
     for user in users:
-        signals.user_created.send(user)
+        signals.user_created.send(user)  # credits opens the resident's account
+    for user in users:
         audit(actor, "person_imported", subject=user, target=batch, unit=user.org_unit.code)
     db.session.flush()
     return [
