@@ -81,7 +81,9 @@ def ago_seconds(seconds):
     """now − *seconds* (an SQL integer expression) as a timestamp."""
     if pg():
         return func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds)
-    return func.strftime("%Y-%m-%d %H:%M:%f", "now", literal("-") + cast(seconds, db.String) + " seconds")
+    return func.strftime(
+        "%Y-%m-%d %H:%M:%f", "now", literal("-") + cast(seconds, db.String) + " seconds"
+    )
 
 
 def build_county() -> tuple[OrgUnit, list[int], list[int]]:
@@ -91,7 +93,11 @@ def build_county() -> tuple[OrgUnit, list[int], list[int]]:
     villages = []
     for t in range(1, TOWNS + 1):
         town = accounts.create_org_unit(
-            name=f"镇{t:02d}", code=f"510521{t:03d}", level=Level.TOWN, parent=county, population=76_000
+            name=f"镇{t:02d}",
+            code=f"510521{t:03d}",
+            level=Level.TOWN,
+            parent=county,
+            population=76_000,
         )
         for v in range(1, VILLAGES_PER_TOWN + 1):
             villages.append(
@@ -104,15 +110,25 @@ def build_county() -> tuple[OrgUnit, list[int], list[int]]:
                 ).id
             )
     admin = accounts.create_user(
-        phone="13800000001", name="县管", password="Bench#2026x", org_unit=county, roles=(Role.RESIDENT, Role.ADMIN)
+        phone="13800000001",
+        name="县管",
+        password="Bench#2026x",
+        org_unit=county,
+        roles=(Role.RESIDENT, Role.ADMIN),
     )
     teacher = accounts.create_user(
-        phone="13900000001", name="老师", password="Bench#2026x", org_unit=county, roles=(Role.RESIDENT, Role.TEACHER)
+        phone="13900000001",
+        name="老师",
+        password="Bench#2026x",
+        org_unit=county,
+        roles=(Role.RESIDENT, Role.TEACHER),
     )
     lessons = []
     for c in range(COURSES):
         category = courses.create_category(f"分类{c:02d}")
-        course = courses.create_course(teacher, title=f"课程{c}", summary="<p>x</p>", category=category, hours=8)
+        course = courses.create_course(
+            teacher, title=f"课程{c}", summary="<p>x</p>", category=category, hours=8
+        )
         for n in range(LESSONS):
             lessons.append(courses.add_text_lesson(course, title=f"第{n}课", body="<p>x</p>").id)
         courses.publish_course(course)
@@ -172,7 +188,7 @@ def add_records(records: int, first_user: int, last_user: int, lessons: list[int
                     literal(0.0),
                     60 + rand(1200),
                     literal(4),
-                ),
+                ).select_from(s),
             )
         )
         db.session.commit()
@@ -181,17 +197,28 @@ def add_records(records: int, first_user: int, last_user: int, lessons: list[int
     s = series(outcomes).subquery()
     db.session.execute(
         insert(LearningOutcome).from_select(
-            ["user_id", "kind", "title", "hours", "occurred_on", "status", "decided_at", "created_at"],
+            [
+                "user_id",
+                "kind",
+                "title",
+                "hours",
+                "occurred_on",
+                "status",
+                "decided_at",
+                "created_at",
+            ],
             select(
                 first_user + rand(users),
                 literal(OutcomeKind.TRAINING.value),
-                func.concat("培训", cast(s.c.i, db.String)) if pg() else literal("培训") + cast(s.c.i, db.String),
+                func.concat("培训", cast(s.c.i, db.String))
+                if pg()
+                else literal("培训") + cast(s.c.i, db.String),
                 2 + rand(6),
                 func.current_date(),
                 literal(OutcomeStatus.CERTIFIED.value),
                 ago_seconds(rand(SECONDS_24_MONTHS)),
                 func.now() if pg() else func.strftime("%Y-%m-%d %H:%M:%f", "now"),
-            ),
+            ).select_from(s),
         )
     )
     db.session.commit()
@@ -260,7 +287,9 @@ def time_pages(app, county_id: int, town_id: int, admin_phone: str) -> None:
             response = client.get(path)
             times.append(time.perf_counter() - started)
             assert response.status_code == 200, (path, response.status_code)
-        print(f"{label}: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+        print(
+            f"{label}: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+        )
 
 
 def main() -> None:
@@ -287,8 +316,10 @@ def main() -> None:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
         db.create_all()
-        print(f"database: {db.engine.dialect.name}; {args.residents:,} residents, "
-              f"{0 if args.rollups_only else args.records:,} records (+{args.records // 10:,} outcomes)")
+        print(
+            f"database: {db.engine.dialect.name}; {args.residents:,} residents, "
+            f"{0 if args.rollups_only else args.records:,} records (+{args.records // 10:,} outcomes)"
+        )
         county, villages, lessons, admin = build_county()
         with step(f"generate {args.residents:,} residents"):
             first, last = add_residents(args.residents, villages)
@@ -310,8 +341,22 @@ def main() -> None:
                 s = series(day).subquery()
                 db.session.execute(
                     insert(LessonVisit).from_select(
-                        ["user_id", "lesson_id", "started_at", "position_s", "credited_s", "heartbeats"],
-                        select(first + rand(last - first + 1), min(lessons) + rand(len(lessons)), ago_seconds(rand(3600)), literal(0.0), literal(120.0), literal(1)),
+                        [
+                            "user_id",
+                            "lesson_id",
+                            "started_at",
+                            "position_s",
+                            "credited_s",
+                            "heartbeats",
+                        ],
+                        select(
+                            first + rand(last - first + 1),
+                            min(lessons) + rand(len(lessons)),
+                            ago_seconds(rand(3600)),
+                            literal(0.0),
+                            literal(120.0),
+                            literal(1),
+                        ).select_from(s),
                     )
                 )
                 db.session.commit()

@@ -15,7 +15,7 @@ from decimal import Decimal
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from lms.accounts.access import can_manage_unit, grant_units, is_county_admin
 from lms.accounts.models import OrgUnit, Role, User
@@ -195,19 +195,31 @@ def report(unit: OrgUnit, year: int, *, viewer: User | None = None) -> Report:
     categories and age bands in *year*: a handful of indexed rollup rows."""
     children = list(unit.children)
     months = last_months(local_date(utcnow()))
-    periods = [year, SNAPSHOT, *months]
     ids = [unit.id] + [child.id for child in children]
+    stat = ParticipationStat
+    # Only the rows the page shows (a few hundred, whatever the county's size): every unit's
+    # year and registered residents in all categories, the unit's months, its categories.
     rows = db.session.execute(
         select(
-            ParticipationStat.unit_id,
-            ParticipationStat.period,
-            ParticipationStat.category_id,
-            ParticipationStat.age_band,
-            ParticipationStat.residents,
-            ParticipationStat.records,
-            ParticipationStat.hours,
-            ParticipationStat.credits,
-        ).where(ParticipationStat.unit_id.in_(ids), ParticipationStat.period.in_(periods))
+            stat.unit_id,
+            stat.period,
+            stat.category_id,
+            stat.age_band,
+            stat.residents,
+            stat.records,
+            stat.hours,
+            stat.credits,
+        ).where(
+            or_(
+                and_(
+                    stat.unit_id.in_(ids),
+                    stat.period.in_([year, SNAPSHOT]),
+                    stat.category_id == ALL,
+                ),
+                and_(stat.unit_id == unit.id, stat.period.in_(months), stat.category_id == ALL),
+                and_(stat.unit_id == unit.id, stat.period == year),
+            )
+        )
     ).all()
 
     per_unit = {

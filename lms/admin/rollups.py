@@ -27,7 +27,6 @@ leaves its resident counted until the nightly rebuild.
 from __future__ import annotations
 
 import time as _time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -51,7 +50,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from lms.accounts.models import OrgUnit, User
 from lms.core.models import utc_datetime
@@ -401,98 +400,152 @@ def refresh(from_day: date | None) -> Refreshed:
     return Refreshed(from_day, len(touched_months) + len(touched_years), seconds)
 
 
-def _ancestors() -> dict[int, list[int]]:
-    """Each unit's id with the ids of the units above it."""
-    units = db.session.execute(select(OrgUnit.id, OrgUnit.path)).all()
-    by_path = {path: unit_id for unit_id, path in units}
-    chains = {}
-    for unit_id, path in units:
-        parts = [p for p in path.split("/") if p]
-        chain = [by_path.get("/" + "/".join(parts[: i + 1]) + "/") for i in range(len(parts))]
-        chains[unit_id] = [u for u in chain if u is not None] or [unit_id]
-    return chains
-
-
 def _restat(months: Iterable[int], years: Iterable[int]) -> None:
-    """Recompute ``participation_stat`` for *months*, *years* and the snapshot."""
+    """Recompute ``participation_stat`` for *months*, *years* and the snapshot, in one
+    ``INSERT … SELECT``: the figures of each home unit, added up into every unit above it."""
     months, years = list(months), list(years)
-    chains = _ancestors()
-    rows: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal("0.0"), Decimal("0.0")])
-
-    def add(unit_id, period, category_id, band, residents=0, records=0, hours=0, credits=0):
-        for unit in chains.get(unit_id, [unit_id]):
-            row = rows[(unit, period, category_id, band)]
-            row[0] += residents
-            row[1] += records
-            row[2] += Decimal(hours or 0)
-            row[3] += Decimal(credits or 0)
-
     periods = months + years
+    stat = ParticipationStat.__table__
+    db.session.execute(delete(stat).where(stat.c.period.in_([*periods, SNAPSHOT])))
+    rp = ResidentPeriod.__table__.c
+    d = ParticipationDay.__table__.c
+    zero = cast(literal(0), Numeric(14, 1))
+    parts = []
     if periods:
-        rp = ResidentPeriod.__table__.c
-        counted = db.session.execute(
-            select(rp.period, rp.unit_id, rp.category_id, rp.age_band, func.count())
+        parts.append(  # residents who took part, per category and in all (ALL rows exist)
+            select(
+                rp.period,
+                rp.unit_id,
+                rp.category_id,
+                rp.age_band,
+                func.count().label("residents"),
+                literal(0).label("records"),
+                zero.label("hours"),
+                zero.label("credits"),
+            )
             .where(rp.period.in_(periods))
             .group_by(rp.period, rp.unit_id, rp.category_id, rp.age_band)
         )
-        for period, unit_id, category_id, band, residents in counted:
-            add(unit_id, period, category_id, band, residents=residents)
-        d = ParticipationDay.__table__.c
-        wanted = set(months)
-        summed = db.session.execute(
+        # Sums from the days, per month and per year, per category and in all categories.
+        days = (
             select(
                 d.month,
+                (d.month // 100).label("year"),
                 d.unit_id,
                 d.category_id,
                 d.age_band,
-                func.sum(d.records),
-                func.sum(d.hours),
-                func.sum(d.credits),
+                d.records,
+                d.hours,
+                d.credits,
             )
             .where(d.month.in_(months) | (d.month // 100).in_(years))
-            .group_by(d.month, d.unit_id, d.category_id, d.age_band)
+            .subquery("days")
         )
-        for month, unit_id, category_id, band, records, hours, credits in summed:
-            targets = ([month] if month in wanted else []) + (
-                [month // 100] if month // 100 in years else []
-            )
-            for period in targets:
-                add(unit_id, period, category_id, band, 0, records, hours, credits)
-                add(unit_id, period, ALL, band, 0, records, hours, credits)
+        for period_column, keep in ((days.c.month, months), (days.c.year, years)):
+            for category in (days.c.category_id, literal(ALL)):
+                grouping = [period_column, days.c.unit_id, days.c.age_band]
+                if category is days.c.category_id:
+                    grouping.append(days.c.category_id)
+                parts.append(
+                    select(
+                        period_column,
+                        days.c.unit_id,
+                        category,
+                        days.c.age_band,
+                        literal(0),
+                        func.sum(days.c.records),
+                        func.sum(days.c.hours),
+                        func.sum(days.c.credits),
+                    )
+                    .where(period_column.in_(keep))
+                    .group_by(*grouping)
+                )
     # The snapshot: registered (active) residents, by their age this year.
-    this_year = local_date(utcnow()).year
     people = (
         select(
-            User.org_unit_id.label("unit_id"), age_band(this_year, User.birth_year).label("band")
+            User.org_unit_id.label("unit_id"),
+            age_band(local_date(utcnow()).year, User.birth_year).label("band"),
         )
         .where(User.active.is_(True))
         .subquery("people")
     )
-    registered = db.session.execute(
-        select(people.c.unit_id, people.c.band, func.count()).group_by(
-            people.c.unit_id, people.c.band
+    parts.append(
+        select(
+            literal(SNAPSHOT),
+            people.c.unit_id,
+            literal(ALL),
+            people.c.band,
+            func.count(),
+            literal(0),
+            zero,
+            zero,
+        ).group_by(people.c.unit_id, people.c.band)
+    )
+    figures = union_all(*parts).subquery("figures")
+    f = figures.c
+    period, unit_id, category_id, band, residents, records, hours, credits = list(f)
+    # Each home unit's figures count for it and the (at most two) units above it: the tree is
+    # county → town → village. Joined by primary key (SQLite has no hash join).
+    parent = aliased(OrgUnit)
+    based = (
+        select(
+            OrgUnit.id.label("a1"),
+            OrgUnit.parent_id.label("a2"),
+            parent.parent_id.label("a3"),
+            period.label("period"),
+            category_id.label("category_id"),
+            band.label("age_band"),
+            residents.label("residents"),
+            records.label("records"),
+            hours.label("hours"),
+            credits.label("credits"),
+        )
+        .select_from(figures)
+        .join(OrgUnit, OrgUnit.id == unit_id)
+        .outerjoin(parent, parent.id == OrgUnit.parent_id)
+        .cte("based")
+    )
+    b = based.c
+    figures_columns = [
+        b.period,
+        b.category_id,
+        b.age_band,
+        b.residents,
+        b.records,
+        b.hours,
+        b.credits,
+    ]
+    spread = union_all(
+        select(b.a1.label("unit_id"), *figures_columns),
+        select(b.a2, *figures_columns).where(b.a2.is_not(None)),
+        select(b.a3, *figures_columns).where(b.a3.is_not(None)),
+    ).subquery("spread")
+    g = spread.c
+    rolled = select(
+        g.unit_id,
+        g.period,
+        g.category_id,
+        g.age_band,
+        func.sum(g.residents),
+        func.sum(g.records),
+        func.sum(g.hours),
+        func.sum(g.credits),
+    ).group_by(g.unit_id, g.period, g.category_id, g.age_band)
+    db.session.execute(
+        insert(stat).from_select(
+            [
+                "unit_id",
+                "period",
+                "category_id",
+                "age_band",
+                "residents",
+                "records",
+                "hours",
+                "credits",
+            ],
+            rolled,
         )
     )
-    for unit_id, band_value, residents in registered:
-        add(unit_id, SNAPSHOT, ALL, band_value, residents=residents)
-
-    stat = ParticipationStat.__table__
-    db.session.execute(delete(stat).where(stat.c.period.in_([*periods, SNAPSHOT])))
-    payload = [
-        {
-            "unit_id": unit,
-            "period": period,
-            "category_id": category_id,
-            "age_band": band_value,
-            "residents": values[0],
-            "records": values[1],
-            "hours": values[2],
-            "credits": values[3],
-        }
-        for (unit, period, category_id, band_value), values in rows.items()
-    ]
-    for start in range(0, len(payload), 5000):
-        db.session.execute(insert(stat), payload[start : start + 5000])
 
 
 def _note_refresh(from_day: date | None, seconds: float) -> None:

@@ -14,9 +14,9 @@ from tests.browser.conftest import ARTIFACTS, browser_page, sign_in  # noqa: F40
 
 def test_county_admin_reads_the_dashboard_on_a_phone_and_drills_down(
     live_server,
-    browser_page,
+    browser_page,  # noqa: F811  (the fixture imported above)
     county,
-    create_course,  # noqa: F811
+    create_course,
 ):
     course = create_course("老年人智能手机入门", category="健康养生", lessons=2)
     for months_ago, village in [(0, "福集镇一村"), (1, "福集镇二村"), (2, "嘉明镇一村")]:
