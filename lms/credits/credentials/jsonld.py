@@ -55,8 +55,15 @@ def local_document(url: str) -> dict[str, Any]:
 
 
 def document_loader(url: str, options: dict | None = None) -> dict[str, Any]:
-    """pyld's document loader interface over :func:`local_document`."""
-    return {"contextUrl": None, "documentUrl": url, "document": local_document(url)}
+    """pyld's document loader interface over :func:`local_document`. The ``static`` tag lets
+    pyld keep the processed context for every later document (vendored contexts never
+    change); without it each canonicalisation would process them again."""
+    return {
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": local_document(url),
+        "tag": "static",
+    }
 
 
 class UndefinedTerm(Exception):
