@@ -8,6 +8,12 @@ Ed25519 key as the site's own transcripts (:mod:`lms.credits.signing`); the issu
 ``did:web``. JSON-LD contexts are the vendored files in ``lms/credits/contexts``: nothing here
 ever fetches a document from the network.
 
+Deployment: set ``LMS_PUBLIC_URL``. The issuer DID and the status-list URLs are made from it;
+without it they follow the request's host, and a credential issued under one host name would not
+verify under another. ``lms credits rotate-key`` retires the signing key: its public half goes to
+``LMS_RETIRED_KEY_DIR`` (default ``instance/retired-signing-keys``) and stays in the DID document
+and in the transcripts' key list, so what it signed keeps verifying.
+
 Modules: ``jsonld`` (the local-only document loader and canonicalisation), ``proofs`` (the
 cryptosuite), ``did`` (the site's DID and its document), ``status`` (status lists), ``issue``
 (building and storing credentials), ``verify`` (reading any uploaded credential back).
