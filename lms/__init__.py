@@ -83,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         credits.api_bp,
         records.api_bp,
         search.api_bp,
+        admin.api_bp,
         openapi.docs,
     )
     for blueprint in api_blueprints:

@@ -294,3 +294,44 @@ def test_rebuild_command(app, county, course):
     refreshed = app.test_cli_runner().invoke(args=["admin", "rollups", "refresh"])
     assert refreshed.exit_code == 0, refreshed.output
     assert stat("泸县", ym(local_noon(1, 2))) == 1
+
+
+@pytest.fixture
+def csrf_on(tmp_path):
+    from tests.conftest import make_app
+
+    from flask import g, request_started
+
+    app = make_app(tmp_path / "csrf", WTF_CSRF_ENABLED=True)
+
+    def fresh_g(sender, **extra):  # as the app fixture: every request its own ``g``
+        g.__dict__.clear()
+
+    request_started.connect(fresh_g, app)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_token_sets_a_target_without_a_csrf_token(csrf_on, tmp_path):
+    """The API's writes are authenticated by the bearer token (CSRF tokens are for cookies)."""
+    county = accounts.create_org_unit(
+        name="泸县", code="510521", level=Level.COUNTY, parent=None, population=10
+    )
+    admin = accounts.create_user(
+        phone=new_phone(),
+        name="县管",
+        password=PASSWORD,
+        org_unit=county,
+        roles=(Role.RESIDENT, Role.ADMIN),
+    )
+    db.session.commit()
+    client = csrf_on.test_client()
+    headers = api_token(client, admin)
+    year = local_date(utcnow()).year
+    answer = client.put(
+        f"/api/v1/admin/participation/targets/{year}", json={"percent": 70}, headers=headers
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
