@@ -298,9 +298,9 @@ def test_rebuild_command(app, county, course):
 
 @pytest.fixture
 def csrf_on(tmp_path):
-    from tests.conftest import make_app
-
     from flask import g, request_started
+
+    from tests.conftest import make_app
 
     app = make_app(tmp_path / "csrf", WTF_CSRF_ENABLED=True)
 
