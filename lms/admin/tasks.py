@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
+from huey.exceptions import TaskLockedException
 
 from lms.core.jobs import huey
 from lms.extensions import db
@@ -18,14 +19,18 @@ log = logging.getLogger(__name__)
 def _run(rebuild: bool) -> None:
     from lms.admin import rollups
 
-    with huey.flask_app.app_context(), huey.lock_task("participation-rollups"):
-        result = rollups.rebuild() if rebuild else rollups.refresh_recent()
-        db.session.commit()
-        log.info(
-            "participation rollups %s in %.1f s",
-            "rebuilt" if rebuild else "refreshed",
-            result.seconds,
-        )
+    try:
+        with huey.flask_app.app_context(), huey.lock_task("participation-rollups"):
+            result = rollups.rebuild() if rebuild else rollups.refresh_recent()
+            db.session.commit()
+    except TaskLockedException:
+        log.info("participation rollups: another refresh is running; skipped")
+        return
+    log.info(
+        "participation rollups %s in %.1f s",
+        "rebuilt" if rebuild else "refreshed",
+        result.seconds,
+    )
 
 
 @huey.periodic_task(crontab(minute="*/5"))

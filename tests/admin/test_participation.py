@@ -286,8 +286,17 @@ def test_every_table_downloads_with_formulas_neutralised(county, course, client)
     assert client.get(f"/admin/participation/secrets.csv?unit={town}").status_code == 404
 
 
-def test_rebuild_command(app, county, course):
+def test_the_worker_job_and_the_rebuild_command(app, county, course):
+    from lms.admin import tasks
+
     learn(person("福集镇一村"), course.lessons[0], local_noon(1, 2))
+    tasks._run(rebuild=False)  # what the periodic job runs (never built: builds everything)
+    db.session.expire_all()
+    assert stat("泸县", ym(local_noon(1, 2))) == 1
+    learn(person("福集镇二村"), course.lessons[0], utcnow() - timedelta(minutes=1))
+    tasks._run(rebuild=False)  # from the day before the last refresh
+    db.session.expire_all()
+    assert stat("泸县", ym(utcnow())) == 1
     result = app.test_cli_runner().invoke(args=["admin", "rollups", "rebuild"])
     assert result.exit_code == 0, result.output
     assert stat("泸县", ym(local_noon(1, 2))) == 1
