@@ -9,17 +9,18 @@ deactivation) empties the cache at once; one made by another process is seen wit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import gettext as _
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import attributes, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from lms.accounts.models import ApiToken, User
-from lms.accounts.operations import find_token
 from lms.core.time import utcnow
 from lms.extensions import db, login_manager
 
@@ -74,8 +75,7 @@ def load_user_from_token(req) -> User | None:
         token = _attach(ApiToken, cached[1])
         user = _attach(User, cached[2])
     else:
-        token = find_token(raw)
-        user = token.user if token is not None else None
+        token, user = _find_token_and_user(key[1])
     if token is None or token.revoked_at is not None or not user.active:
         g.token_problem = _("登录凭据无效，请重新登录")
         return None
@@ -89,17 +89,40 @@ def load_user_from_token(req) -> User | None:
     return user
 
 
+def _find_token_and_user(digest: str) -> tuple[ApiToken | None, User | None]:
+    """The token whose stored SHA-256 is *digest* (as ``operations.issue_token`` stores it),
+    and its user, in one read."""
+    row = db.session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest)
+    ).first()
+    if row is None:
+        return None, None
+    token, user = row
+    attributes.set_committed_value(token, "user", user)
+    return token, user
+
+
 def _columns(instance: Any) -> dict[str, Any]:
-    return {
-        column.key: getattr(instance, column.key)
-        for column in db.inspect(type(instance)).column_attrs
-    }
+    return {key: getattr(instance, key) for key in _column_keys(type(instance))}
+
+
+@functools.cache
+def _column_keys(model: type) -> tuple[str, ...]:
+    return tuple(column.key for column in db.inspect(model).column_attrs)
 
 
 def _attach(model: type, columns: dict[str, Any]) -> Any:
-    """The row as if just loaded from *columns*, in this request's session, without a query."""
+    """The row as if just loaded from *columns*, in this request's session, without a query.
+    A copy the session already holds is that copy (what this transaction has seen)."""
+    session = db.session()
+    held = session.identity_map.get(identity_key(model, columns["id"]))
+    if held is not None:
+        return held
     instance = db.inspect(model).class_manager.new_instance()
-    for key, value in columns.items():
-        attributes.set_committed_value(instance, key, value)
+    # What the loader does with a row: loaded values live in the instance's dict.
+    instance.__dict__.update(columns)
     make_transient_to_detached(instance)
-    return db.session.merge(instance, load=False)
+    session.add(instance)
+    return instance

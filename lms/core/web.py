@@ -3,7 +3,10 @@ API writes, security headers, locale choice, error pages and template helpers.""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -142,12 +145,16 @@ def _sqlite_pragmas(connection, record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[2]]
+    files = {row[1]: row[2] for row in cursor.execute("PRAGMA database_list") if row[2]}
     cursor.close()
-    for name in files:  # created under the process's umask: owner-only, with its WAL and SHM
+    for (
+        name
+    ) in files.values():  # created under the process's umask: owner-only, with its WAL and SHM
         make_private_database(Path(name))
+    if "main" in files:
+        record.info[_TURN_FILE_KEY] = files["main"] + "-write-turn"
 
 
 def _sqlite_begin(connection) -> None:
@@ -167,16 +174,21 @@ def _sqlite_savepoint(connection, name) -> None:
         connection.exec_driver_sql(f"BEGIN {raw.isolation_level or 'DEFERRED'}")
 
 
-# A request's writes take turns in this process: SQLite lets one writer at a time anyway, and a
-# writer refused by the database waits in its busy handler by sleeps of up to 100 ms, long after
-# the lock is free; a lock here wakes the next writer at once. Taken just before the first write
-# of a request's transaction (its BEGIN IMMEDIATE), given back when its connection returns to the
-# pool (after the commit or rollback) or is invalidated. A thread that has the turn never waits
-# for it again, and none waits longer than the busy timeout (then the database decides).
+# A request's writes take turns: SQLite lets one writer at a time anyway, and a writer refused by
+# the database waits in its busy handler by sleeps of up to 100 ms, long after the lock is free.
+# So a writer first takes a turn here, in two parts: a lock in this process (the next thread
+# wakes at once), then an advisory lock (flock) on a file beside the database, shared by every
+# process (gunicorn workers, commands taking turns do not: they wait in SQLite's handler).
+# Taken just before the first write of a request's transaction (its BEGIN IMMEDIATE), given back
+# when its connection returns to the pool (after the commit or rollback) or is invalidated. A
+# thread that has the turn never waits for it again, and none waits longer than the busy timeout
+# (then the database decides). A process that dies gives its file lock back with it.
+BUSY_TIMEOUT_MS = 10_000
 _write_turn = threading.Lock()
 _write_turn_owner: int | None = None
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN", "SAVEPOINT")
 _TURN_KEY = "lms_write_turn"
+_TURN_FILE_KEY = "lms_write_turn_file"
 
 
 def _sqlite_take_write_turn(connection, cursor, statement, parameters, context, executemany):
@@ -185,18 +197,45 @@ def _sqlite_take_write_turn(connection, cursor, statement, parameters, context, 
     if raw.isolation_level != "IMMEDIATE" or raw.in_transaction:
         return
     info = connection.info
-    if info.get(_TURN_KEY) or _write_turn_owner == threading.get_ident():
+    if _TURN_KEY in info or _write_turn_owner == threading.get_ident():
         return
-    if statement.lstrip()[:9].upper().startswith(_WRITES) and _write_turn.acquire(timeout=10):
-        _write_turn_owner = threading.get_ident()
-        info[_TURN_KEY] = True
+    if not statement.lstrip()[:9].upper().startswith(_WRITES):
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    if not _write_turn.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        return
+    _write_turn_owner = threading.get_ident()
+    info[_TURN_KEY] = _lock_file(info.get(_TURN_FILE_KEY), deadline)
+
+
+def _lock_file(path: str | None, deadline: float) -> int | None:
+    """An open descriptor of *path* holding its exclusive flock, or None (no file: an
+    in-memory database; or not got before *deadline*). Closing the descriptor unlocks."""
+    if path is None:
+        return None
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return descriptor
+        except BlockingIOError:
+            if time.monotonic() + pause > deadline:
+                os.close(descriptor)
+                return None
+            time.sleep(pause)  # the holder's transaction is two statements and a commit
+            pause = min(pause * 2, 0.002)
 
 
 def _sqlite_end_write_turn(dbapi_connection, record, *_args) -> None:
     global _write_turn_owner
-    if record is not None and record.info.pop(_TURN_KEY, False):
-        _write_turn_owner = None
-        _write_turn.release()
+    if record is None or _TURN_KEY not in record.info:
+        return
+    descriptor = record.info.pop(_TURN_KEY)
+    if descriptor is not None:
+        os.close(descriptor)
+    _write_turn_owner = None
+    _write_turn.release()
 
 
 def _unauthorized():

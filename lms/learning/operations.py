@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.orm import attributes
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -121,38 +121,58 @@ def start_visit(user: User, lesson: Lesson, *, now: datetime | None = None) -> L
     return visit
 
 
+class Beat(NamedTuple):
+    """What a heartbeat leaves: the figures the player is answered with."""
+
+    progress_id: int
+    duration_s: int
+    watched_s: float
+    completed: bool
+    resume_position_s: float
+
+
 @functools.cache
 def _heartbeat_statements():
     """The heartbeat's three statements, built once (building them costs more than running)."""
-    visit, progress = LessonVisit.__table__, LessonProgress.__table__
+    lesson, course = Lesson.__table__, Course.__table__
+    enrolment, progress, visit = (
+        Enrolment.__table__,
+        LessonProgress.__table__,
+        LessonVisit.__table__,
+    )
+    user_id = bindparam("user_id")
     read = (
         select(
-            Enrolment.withdrawn_at.is_not(None),
-            LessonProgress,
+            lesson.c.kind,
+            lesson.c.duration_s,
+            course.c.status,
+            course.c.completion_threshold,
+            enrolment.c.id.label("enrolment_id"),
+            enrolment.c.withdrawn_at,
+            progress.c.id.label("progress_id"),
+            *(progress.c[name] for name in _READ),
             visit.c.started_at,
-            visit.c.last_heartbeat_at,
+            visit.c.last_heartbeat_at.label("visit_heartbeat_at"),
         )
-        .select_from(Enrolment)
-        .outerjoin(
-            LessonProgress,
-            and_(
-                LessonProgress.user_id == Enrolment.user_id,
-                LessonProgress.lesson_id == bindparam("lesson_id"),
-            ),
+        .select_from(
+            lesson.join(course, course.c.id == lesson.c.course_id)
+            .outerjoin(
+                enrolment,
+                and_(enrolment.c.course_id == lesson.c.course_id, enrolment.c.user_id == user_id),
+            )
+            .outerjoin(
+                progress, and_(progress.c.lesson_id == lesson.c.id, progress.c.user_id == user_id)
+            )
+            .outerjoin(
+                visit,
+                and_(
+                    visit.c.id == bindparam("visit_id"),
+                    visit.c.user_id == user_id,
+                    visit.c.lesson_id == lesson.c.id,
+                ),
+            )
         )
-        .outerjoin(
-            visit,
-            and_(
-                visit.c.id == bindparam("visit_id"),
-                visit.c.user_id == Enrolment.user_id,
-                visit.c.lesson_id == bindparam("lesson_id"),
-            ),
-        )
-        .where(
-            Enrolment.user_id == bindparam("user_id"),
-            Enrolment.course_id == bindparam("course_id"),
-        )
-        .execution_options(populate_existing=True)
+        .where(lesson.c.id == bindparam("lesson_id"))
     )
     write_progress = (
         progress.update()
@@ -172,7 +192,8 @@ def _heartbeat_statements():
     return read, write_progress, write_visit
 
 
-# What a heartbeat changes in the progress row.
+# What a heartbeat reads of the progress row, and what it changes.
+_READ = ("version", "intervals", "budget_s", "budget_at", "completed_at")
 _WRITTEN = (
     "budget_s",
     "budget_at",
@@ -184,19 +205,116 @@ _WRITTEN = (
 )
 
 
-def _heartbeat_rows(user: User, lesson: Lesson, visit_id: int):
-    """The resident's enrolment (whether active), progress and (their own, this lesson's)
-    visit in one read: ``(withdrawn, progress, visit started at, visit's last heartbeat)``, or
-    None when not enrolled. The progress is read afresh (a copy in the session may be old)."""
-    return db.session.execute(
-        _heartbeat_statements()[0],
-        {
-            "lesson_id": lesson.id,
-            "visit_id": visit_id,
-            "user_id": user.id,
-            "course_id": lesson.course_id,
-        },
+def heartbeat(
+    user: User,
+    lesson_id: int,
+    *,
+    visit_id: int,
+    position_s: float,
+    segments: object,
+    rate: float = 1.0,
+    now: datetime | None = None,
+    drafts: bool = False,
+) -> Beat | None:
+    """Apply law 4 (see :mod:`lms.learning.watch`): clip and merge the played intervals and
+    credit new coverage no faster than the resident's bucket for this lesson allows (shared by
+    every tab, visit and retry), nor faster than *rate* allows since this visit's previous
+    heartbeat. A visit that is unknown, another resident's, another lesson's or that starts
+    after *now* is refused, and nothing is recorded.
+
+    None when there is no such lesson or (unless *drafts*) its course is a draft: whether the
+    user may see it then is the courses' rule (the caller asks it, then calls again with
+    *drafts*); any other course is seen by everybody.
+
+    The busiest write of the site, so it does what law 4 needs and no more, in SQL statements
+    built once: one read (lesson, course, enrolment, progress and visit together), then one
+    conditional UPDATE of the progress (``WHERE version =`` the version read: a racing
+    heartbeat of another tab makes it match nothing, a conflict the request retries) and one of
+    the visit. On SQLite the read runs before the write lock is taken, which is then held only
+    for the two UPDATEs and the commit."""
+    read, write_progress, write_visit = _heartbeat_statements()
+    session = db.session()
+    connection = session.connection()
+    row = connection.execute(
+        read, {"lesson_id": lesson_id, "visit_id": visit_id, "user_id": user.id}
     ).first()
+    if row is None or (row.status is CourseStatus.DRAFT and not drafts):
+        return None
+    duration = row.duration_s
+    if row.kind is not LessonKind.VIDEO or not duration:
+        raise Conflict(_("这个视频还没有准备好"))
+    if not (isinstance(rate, int | float) and 0 < rate <= watch.MAX_RATE):
+        raise field_error(
+            "rate", _("播放速度应大于 0 且不超过 %(rate)s 倍", rate=f"{watch.MAX_RATE:g}")
+        )
+    try:
+        reported = watch.clean(segments, float(duration))
+    except watch.BadSegments:
+        raise field_error("segments", _("播放区间格式不正确")) from None
+    if not 0 <= position_s <= duration + 1:
+        raise field_error("position_s", _("播放位置超出了视频长度"))
+    if row.enrolment_id is None or row.withdrawn_at is not None:
+        raise Forbidden(_("报名这门课程后才能记录学习进度"))
+    started_at = row.started_at
+    if started_at is None:
+        raise Conflict(_("找不到这次播放记录，请刷新页面后重新播放"), status=404, code="not_found")
+    now = now or utcnow()
+    if started_at > now:
+        raise Conflict(_("这次播放记录的开始时间不对，请刷新页面后重新播放"))
+    if row.progress_id is None:  # the lesson's page was never opened: the progress starts now
+        made = _progress(user, session.get(Lesson, lesson_id), now)
+        progress_id = made.id
+        version, intervals, budget_s, budget_at, completed_at = (
+            getattr(made, name) for name in _READ
+        )
+    else:
+        progress_id = row.progress_id
+        version, intervals, budget_s, budget_at, completed_at = (
+            getattr(row, name) for name in _READ
+        )
+    tokens, budget_at = watch.refill(budget_s, budget_at, now)
+    last = row.visit_heartbeat_at
+    since = max(last, started_at) if last else started_at
+    budget = min(tokens, watch.allowance((now - since).total_seconds(), max_rate=rate))
+    intervals, credited = watch.accept(intervals, reported, budget_s=budget)
+    watched_s = round(watch.covered(intervals), 3)
+    resume_position_s = round(min(position_s, float(duration)), 3)
+    written = connection.execute(
+        write_progress,
+        {
+            "old_id": progress_id,
+            "old_version": version,
+            "new_budget_s": max(0.0, tokens - credited),
+            "new_budget_at": budget_at,
+            "new_intervals": intervals,
+            "new_watched_s": watched_s,
+            "new_resume_position_s": resume_position_s,
+            "new_last_heartbeat_at": now,
+            "new_version": version + 1,
+        },
+    )
+    if written.rowcount != 1:
+        raise StaleDataError("the lesson's progress changed since it was read")
+    connection.execute(
+        write_visit,
+        {
+            "old_id": visit_id,
+            "new_at": max(now, since),
+            "new_position_s": resume_position_s,
+            "credited": credited,
+        },
+    )
+    # Copies this session holds are read afresh when next asked (tests, commands).
+    identity = session.identity_map
+    for model, key in ((LessonProgress, progress_id), (LessonVisit, visit_id)):
+        held = identity.get(identity_key(model, key))
+        if held is not None:
+            session.expire(held)
+    completed = completed_at is not None
+    if not completed and watched_s >= row.completion_threshold / 100 * duration - 1e-6:
+        _complete(session.get(LessonProgress, progress_id), now)
+        completed = True
+    return Beat(progress_id, duration, watched_s, completed, resume_position_s)
 
 
 def record_heartbeat(
@@ -209,85 +327,20 @@ def record_heartbeat(
     rate: float = 1.0,
     now: datetime | None = None,
 ) -> LessonProgress:
-    """Apply law 4 (see :mod:`lms.learning.watch`): clip and merge the played intervals and
-    credit new coverage no faster than the resident's bucket for this lesson allows (shared by
-    every tab, visit and retry), nor faster than *rate* allows since this visit's previous
-    heartbeat. A visit that is unknown, another resident's, another lesson's or that starts
-    after *now* is refused, and nothing is recorded.
-
-    The busiest write of the site: one read (enrolment, progress and visit together), then one
-    conditional UPDATE of the progress (``WHERE version = `` the version read; a racing
-    heartbeat of another tab makes it match nothing, a conflict the request retries) and one of
-    the visit, so the write lock is held only for the two statements and the commit."""
-    duration = lesson.duration_s
-    if lesson.kind is not LessonKind.VIDEO or not duration:
-        raise Conflict(_("这个视频还没有准备好"))
-    if not (isinstance(rate, int | float) and 0 < rate <= watch.MAX_RATE):
-        raise field_error(
-            "rate", _("播放速度应大于 0 且不超过 %(rate)s 倍", rate=f"{watch.MAX_RATE:g}")
-        )
-    try:
-        reported = watch.clean(segments, float(duration))
-    except watch.BadSegments:
-        raise field_error("segments", _("播放区间格式不正确")) from None
-    if not 0 <= position_s <= duration + 1:
-        raise field_error("position_s", _("播放位置超出了视频长度"))
-    now = now or utcnow()
-    row = _heartbeat_rows(user, lesson, visit_id)
-    if row is None or row[0]:
-        raise Forbidden(_("报名这门课程后才能记录学习进度"))
-    _withdrawn, progress, started_at, last_heartbeat_at = row
-    if started_at is None:
-        raise Conflict(_("找不到这次播放记录，请刷新页面后重新播放"), status=404, code="not_found")
-    if started_at > now:
-        raise Conflict(_("这次播放记录的开始时间不对，请刷新页面后重新播放"))
-    if progress is None:
-        progress = _progress(user, lesson, now)
-    tokens, budget_at = watch.refill(progress.budget_s, progress.budget_at, now)
-    since = max(last_heartbeat_at, started_at) if last_heartbeat_at else started_at
-    budget = min(tokens, watch.allowance((now - since).total_seconds(), max_rate=rate))
-    intervals, credited = watch.accept(
-        [tuple(i) for i in progress.intervals], reported, budget_s=budget
+    """:func:`heartbeat` for a lesson already known to be visible; returns its progress."""
+    beat = heartbeat(
+        user,
+        lesson.id,
+        visit_id=visit_id,
+        position_s=position_s,
+        segments=segments,
+        rate=rate,
+        now=now,
+        drafts=True,
     )
-    changes = {
-        "budget_s": max(0.0, tokens - credited),
-        "budget_at": budget_at,
-        "intervals": [list(interval) for interval in intervals],
-        "watched_s": round(watch.covered(intervals), 3),
-        "resume_position_s": round(min(position_s, float(duration)), 3),
-        "last_heartbeat_at": now,
-        "version": progress.version + 1,
-    }
-    _read, write_progress, write_visit = _heartbeat_statements()
-    written = db.session.execute(
-        write_progress,
-        {
-            "old_id": progress.id,
-            "old_version": progress.version,
-            **{f"new_{name}": value for name, value in changes.items()},
-        },
-    )
-    if written.rowcount != 1:
-        raise StaleDataError("the lesson's progress changed since it was read")
-    for key, value in changes.items():
-        attributes.set_committed_value(progress, key, value)
-    db.session.execute(
-        write_visit,
-        {
-            "old_id": visit_id,
-            "new_at": max(now, since),
-            "new_position_s": changes["resume_position_s"],
-            "credited": credited,
-        },
-    )
-    held = db.session.identity_map.get(identity_key(LessonVisit, visit_id))
-    if held is not None:  # a copy in this session: read the new figures when next asked
-        db.session.expire(held, ["last_heartbeat_at", "position_s", "credited_s", "heartbeats"])
-    threshold = lesson.course.completion_threshold / 100
-    if progress.completed_at is None and progress.watched_s >= threshold * duration - 1e-6:
-        _complete(progress, now)
-        db.session.flush()
-    return progress
+    if beat is None:  # the lesson was deleted since it was loaded
+        raise Conflict(_("找不到该内容"), status=404, code="not_found")
+    return db.session.get(LessonProgress, beat.progress_id)
 
 
 def mark_learnt(user: User, lesson: Lesson, *, now: datetime | None = None) -> LessonProgress:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import url_for
 from pydantic import BaseModel
 
@@ -40,18 +42,27 @@ class LessonDetail(BaseModel):
 def progress_out(lesson: Lesson, progress: LessonProgress | None) -> ProgressOut | None:
     if progress is None:
         return None
-    duration = lesson.duration_s or 0
-    ratio = (
-        min(1.0, progress.watched_s / duration)
-        if duration
-        else (1.0 if progress.completed_at else 0.0)
-    )
     return ProgressOut(
-        watched_s=progress.watched_s,
-        watched_ratio=round(ratio, 4),
-        completed=progress.completed_at is not None,
-        resume_position_s=progress.resume_position_s,
+        **progress_figures(
+            lesson.duration_s,
+            progress.watched_s,
+            progress.completed_at is not None,
+            progress.resume_position_s,
+        )
     )
+
+
+def progress_figures(
+    duration_s: int | None, watched_s: float, completed: bool, resume_position_s: float
+) -> dict[str, Any]:
+    """:class:`ProgressOut`'s fields as a dict (the heartbeat answers with it as it is)."""
+    ratio = min(1.0, watched_s / duration_s) if duration_s else (1.0 if completed else 0.0)
+    return {
+        "watched_s": watched_s,
+        "watched_ratio": round(ratio, 4),
+        "completed": completed,
+        "resume_position_s": resume_position_s,
+    }
 
 
 def lesson_detail(lesson: Lesson, progress: LessonProgress | None) -> LessonDetail:

@@ -345,3 +345,42 @@ def test_two_hundred_heartbeats_in_two_seconds_earn_a_few_seconds(resident, cour
         )
     assert progress.watched_s <= 3 + 2 * 2  # what the bucket starts with and 2 × 2 s
     assert progress.completed_at is None
+
+
+def test_a_heartbeat_on_a_course_taken_down_or_an_unknown_lesson_is_not_found(
+    client, headers, course, video
+):
+    visit_id = visit(client, headers, video, started_ago=30)
+    courses.unpublish_course(course)  # back to draft: residents no longer see it
+    db.session.commit()
+    response = beat(client, headers, video, visit_id, [[0, 10]])
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert beat(client, headers, video, 2**31 - 1, [[0, 10]]).status_code == 404
+    missing = client.post(
+        "/api/v1/lessons/999999/progress",
+        json={"visit_id": visit_id, "position_s": 10, "segments": [[0, 10]], "rate": 1},
+        headers=headers,
+    )
+    assert missing.status_code == 404
+    assert db.session.scalar(select(func.sum(LessonProgress.watched_s))) == 0
+    assert db.session.get(LessonVisit, visit_id).heartbeats == 0
+
+
+def test_the_heartbeat_answers_what_it_stored(client, headers, resident, video):
+    visit_id = visit(client, headers, video, started_ago=20)
+    body = beat(client, headers, video, visit_id, [[0, 30]], position=31).get_json()
+    progress = db.session.scalar(select(LessonProgress).filter_by(user_id=resident.id))
+    row = db.session.get(LessonVisit, visit_id)
+    assert body == {
+        "watched_s": progress.watched_s,
+        "watched_ratio": round(progress.watched_s / DURATION, 4),
+        "completed": False,
+        "resume_position_s": 31,
+    }
+    [[start, end]] = progress.intervals
+    assert start == 0
+    assert round(end, 3) == progress.watched_s
+    assert row.heartbeats == 1
+    assert row.position_s == 31
+    assert round(row.credited_s, 3) == progress.watched_s
