@@ -79,6 +79,11 @@ def _base_tokenizer() -> jieba.Tokenizer:
     return _base
 
 
+def jieba_frequencies() -> dict[str, int]:
+    """jieba's own dictionary (word → frequency), without the project's words."""
+    return _base_tokenizer().FREQ
+
+
 # The word lists --------------------------------------------------------------------------------
 
 
@@ -177,6 +182,21 @@ def simplified(text: str) -> str:
     if len(converted) != len(text):  # a phrase mapping changed the length: go char by char
         converted = "".join(zhconv.convert(char, "zh-hans") for char in text)
     return converted
+
+
+_char_table: dict[int, str] | None = None
+
+
+def simplified_chars(text: str) -> str:
+    """*text* with each traditional character replaced by its simplified one (zhconv's
+    one-character mappings, through ``str.translate``): same length, microseconds for a page
+    of text, for finding words in a snippet; :func:`simplified` also knows phrases."""
+    global _char_table
+    if _char_table is None:
+        _load_zhconv()
+        pairs = zhconv.zhconv.zhcdicts["zh2Hans"].items()
+        _char_table = str.maketrans({k: v for k, v in pairs if len(k) == 1 and len(v) == 1})
+    return text.translate(_char_table)
 
 
 def has_cjk(text: str) -> bool:
@@ -310,22 +330,26 @@ def _syllables(word: str) -> list[str]:
 def pinyin_terms(
     texts: list[str], digest: str | None = None, *, title: bool = True
 ) -> tuple[str, str]:
-    """(full pinyin, initials) of *texts* (titles, lesson titles, a category) as space-separated
-    terms. For every word (and every dictionary word inside a longer one) of each text: its
-    syllables joined, and each syllable-aligned prefix of the syllables from there on (of two
-    syllables or more unless *title*) (老年人高血压
-    → lao laonian laonianren laonianrengao …, gao gaoxue gaoxueya …); the initials likewise from
-    two letters (ln lnr …, gx gxy …). Each whole text joined, and, for a *title*, every
-    syllable alone too (a lone syllable of a lesson or category would find too much)."""
+    """(full pinyin, initials) of *texts* as space-separated terms.
+
+    For a *title*: from the start of every word (and of every dictionary word inside a longer
+    one), each syllable-aligned prefix of the syllables from there on, up to eight (老年人高血压 →
+    lao laonian laonianren laonianrengao …, gao gaoxue gaoxueya …), the initials likewise from
+    two letters (ln lnr …, gx gxy …), every syllable alone, and the whole title joined.
+
+    For lesson titles and categories (``title=False``): the same prefixes, but each ending
+    within its word and of two syllables or more (智能手机 → zhineng zhinengshou zhinengshouji,
+    zn zns znsj); crossing words or alone they would make the index much larger and find too
+    much."""
     full: set[str] = set()
     short: set[str] = set()
     frequencies = tokenizer(digest).FREQ
     for text in texts:
         syllables: list[str] = []
-        starts: set[int] = set()
+        starts: dict[int, int] = {}  # syllable where a word starts -> where its word ends
         for word in words(text, digest):
             if not has_cjk(word):
-                starts.add(len(syllables))
+                starts[len(syllables)] = len(syllables) + 1
                 syllables.append(word.lower())
                 continue
             spoken = [[s] for s in _syllables(word)]  # in context: 银行 is yinhang
@@ -335,22 +359,25 @@ def pinyin_terms(
             for part in spoken:
                 offsets.append(len(syllables))
                 syllables += part[:1]
-            starts.add(offsets[0])
+            end = len(syllables)
+            starts[offsets[0]] = end
             if len(word) > 2:
                 for size in (2, 3, 4):
                     for i in range(1, len(word) - size + 1):
                         if frequencies.get(word[i : i + size]):
-                            starts.add(offsets[i])
+                            starts.setdefault(offsets[i], end)
         initials = [s[:1] for s in syllables]
-        if title:
-            full.update(syllables)
-        for start in starts:
-            end_max = min(len(syllables), start + PINYIN_PREFIX_SYLLABLES)
-            for end in range(start + (1 if title else 2), end_max + 1):
+        for start, word_end in starts.items():
+            if title:
+                first, last = start + 1, min(len(syllables), start + PINYIN_PREFIX_SYLLABLES)
+            else:
+                first, last = start + 2, word_end
+            for end in range(first, last + 1):
                 full.add("".join(syllables[start:end]))
                 if end - start >= 2:
                     short.add("".join(initials[start:end]))
-        if syllables:
+        if title and syllables:
+            full.update(syllables)
             full.add("".join(syllables))
             short.add("".join(initials))
     return " ".join(sorted(full)), " ".join(sorted(short))

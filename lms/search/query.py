@@ -22,7 +22,7 @@ from whoosh.query import And, Every, NullQuery, Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 
 from lms.core.paging import Paged
-from lms.search.analysis import bigrams, has_cjk, query_pinyin, simplified, words
+from lms.search.analysis import bigrams, has_cjk, query_pinyin, simplified_chars, words
 from lms.search.index import make_schema, searcher
 
 MAX_QUERY_CHARS = 100
@@ -151,7 +151,7 @@ def fallback_query(text: str, digest: str | None) -> Query:
         if has_cjk(word):
             for char in dict.fromkeys(word):
                 if char not in STOP_CHARS and len(word) > 1:
-                    terms += [Term("title", char, boost=0.5), Term("content", char, boost=0.5)]
+                    terms.append(Term("title", char, boost=0.5))  # in titles only: fast
             spoken = query_pinyin(word)
             if spoken:
                 terms.append(Term("title_pinyin", spoken, boost=3.0))
@@ -267,8 +267,8 @@ def search(
     narrowed = allowed if (town or wanted_category is not None) else None
     ranked = s.search(query, limit=first + per_page, filter=narrowed)
     marks = _highlight_terms(query, q)
-    for hit in list(ranked)[first:]:
-        fields = hit.fields()
+    for _score, docnum in ranked.top_n[first:]:  # not len(ranked): that counts all again
+        fields = s.stored_fields(docnum)
         results.items.append(
             Hit(
                 id=int(fields["id"]),
@@ -298,7 +298,7 @@ def snippet(excerpt: str, marks: list[str]) -> str:
     <mark> around the words; the excerpt's beginning when none appears."""
     if not excerpt:
         return ""
-    haystack = simplified(excerpt).lower()
+    haystack = simplified_chars(excerpt).lower()
     spans: list[tuple[int, int]] = []
     for mark in marks:
         at = haystack.find(mark)
@@ -332,7 +332,9 @@ def snippet(excerpt: str, marks: list[str]) -> str:
 
 def suggest(q: str) -> str | None:
     """A nearby query that finds something: the title words that sound like *q* (样植 → 养殖,
-    yangzi → yangzhi), or Whoosh's spelling correction of the words."""
+    yangzi → yangzhi), or, for pinyin, the title pinyin one letter away (shengzu → shengzhu).
+    Corrections of Chinese words are left out: over the whole text's words they cost tens of
+    milliseconds, and the sound of the words already finds what a resident mistyped."""
     s = searcher()
     spoken = query_pinyin(q) if has_cjk(q) else re.sub(r"[^a-z]", "", q.lower())
     if spoken:
@@ -340,8 +342,10 @@ def suggest(q: str) -> str | None:
         if hits:
             title = hits[0]["title"]
             return _sounding_words(title, spoken, _memo(s).digest) or title
+    if has_cjk(q) or not q.isascii():
+        return None
     try:
-        plain = _parser(s.schema).parse(q)
+        plain = qparser.QueryParser("title_pinyin", s.schema).parse(q.lower())
         corrected = s.correct_query(plain, q, maxdist=1)
     except Exception:
         return None
