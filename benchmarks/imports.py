@@ -110,12 +110,17 @@ def main() -> None:
                 f" {batch.problem_rows} with problems)"
             )
 
+            import_cpu_started = time.process_time()
             started = time.perf_counter()
             batch = imports.claim(batch.id, from_status=imports.ImportStatus.CHECKED)
             imports.run_import(batch, commit=db.session.commit)
             db.session.commit()
             imported = time.perf_counter() - started
-            print(f"import          {imported:6.1f} s  ({batch.created} created)")
+            import_cpu = time.process_time() - import_cpu_started
+            print(
+                f"import          {imported:6.1f} s  ({batch.created} created; CPU time"
+                f" {import_cpu:.1f} s)"
+            )
             cpu = time.process_time() - cpu_started
             load = os.getloadavg()[0]
             print(

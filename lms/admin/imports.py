@@ -384,8 +384,7 @@ def _create(actor: User, batch: ResidentImport, rows: list[Row]) -> list[dict[st
         users.append(user)
     db.session.add_all(users)
     db.session.flush()
-    for user in users:
-        signals.user_created.send(user)  # credits opens the resident's account
+    signals.users_created.send(users)  # credits opens the residents' accounts, all at once
     for user in users:
         audit(actor, "person_imported", subject=user, target=batch, unit=user.org_unit.code)
     db.session.flush()

@@ -14,6 +14,12 @@ user_created = _signals.signal("user-created")
 """Sent by ``accounts.operations.create_user`` with the new :class:`User` (sign-up, staff
 registration, the command line, the demo). Credits listens: it opens the user's credit account."""
 
+users_created = _signals.signal("users-created")
+"""Sent by ``admin.imports`` once per imported chunk, with the list of the new :class:`User` rows
+(flushed, each already a resident) as sender, instead of ``user_created`` for each. Credits
+listens: it opens all their credit accounts at once. A feature that listens to ``user_created``
+listens to this one too."""
+
 course_published = _signals.signal("course-published")
 """Sent by ``courses.operations.publish_course`` with the :class:`Course`. Search listens: it
 queues the course for indexing."""

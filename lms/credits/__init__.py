@@ -24,6 +24,13 @@ def _open_account(user, **extra) -> None:
         open_account(user)
 
 
+def _open_accounts(users, **extra) -> None:
+    from lms.accounts.models import Role
+    from lms.credits.operations import open_accounts
+
+    open_accounts([user for user in users if user.has_role(Role.RESIDENT)])
+
+
 def _course_completed(enrolment, **extra) -> None:
     from lms.credits.operations import record_course_completion
 
@@ -37,6 +44,7 @@ def _course_credits(course):
 
 
 signals.user_created.connect(_open_account)
+signals.users_created.connect(_open_accounts)
 signals.course_completed.connect(_course_completed)
 # The catalogue shows (pages and API) the credits a course earns as the bank converts them.
 register_credit_figure(_course_credits)

@@ -10,6 +10,7 @@ from lms.credits.operations.accounts import (
     find_entry,
     lock_account,
     open_account,
+    open_accounts,
     open_missing_accounts,
     post_entry,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "lock_account",
     "measure_course",
     "open_account",
+    "open_accounts",
     "open_missing_accounts",
     "post_entry",
     "record_course_completion",

@@ -14,10 +14,10 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Role, RoleGrant, User
 from lms.core.errors import Conflict
-from lms.core.rows import add_unique
 from lms.core.time import local_date, utcnow
 from lms.credits import ledger
 from lms.credits.models import (
@@ -48,31 +48,69 @@ def entries_newest_first(account: CreditAccount | None) -> list[LedgerEntry]:
 def open_account(user: User, *, now: datetime | None = None) -> CreditAccount:
     """The resident's credit account, opened now if they have none. The number is the county
     code, the year of opening and a sequence within that year: 510521-2026-000123."""
-    account = account_for(user)
-    if account is not None:
-        return account
+    return open_accounts([user], now=now)[user.id]
+
+
+OPEN_CHUNK = 500  # users per statement: well under SQLite's limit on bound parameters
+
+
+def open_accounts(users: list[User], *, now: datetime | None = None) -> dict[int, CreditAccount]:
+    """Each of *users*' credit accounts by user id, opening the missing ones (numbered in the
+    order given) with one read of the existing accounts, one of the year's highest sequence and
+    one insert, in a savepoint. When a parallel request took one of the numbers or opened one of
+    these accounts first, the unique keys on (year, sequence) and user_id refuse the insert: the
+    savepoint alone is undone and all three steps run again from the database as it now is."""
     now = now or utcnow()
     year = local_date(now).year
     county = current_app.config["LMS_COUNTY_CODE"]
-    for _attempt in range(20):
-        sequence = 1 + (
-            db.session.scalar(select(func.max(CreditAccount.sequence)).filter_by(year=year)) or 0
-        )
-        account = CreditAccount(
-            user_id=user.id,
-            account_no=f"{county}-{year}-{sequence:06d}",
-            year=year,
-            sequence=sequence,
-            opened_at=now,
-            balance=Decimal("0.0"),
-            entry_count=0,
-        )
-        if add_unique(account):
-            return account
-        existing = account_for(user)
-        if existing is not None:  # a parallel request opened it
-            return existing
-    raise Conflict(_("学分账户暂时无法开立，请稍后再试"))
+    accounts: dict[int, CreditAccount] = {}
+    for start in range(0, len(users), OPEN_CHUNK):
+        chunk = users[start : start + OPEN_CHUNK]
+        for _attempt in range(20):
+            existing = _accounts_of([user.id for user in chunk])
+            accounts.update(existing)
+            missing = [user for user in chunk if user.id not in existing]
+            if not missing:
+                break
+            last = db.session.scalar(select(func.max(CreditAccount.sequence)).filter_by(year=year))
+            opened = [
+                CreditAccount(
+                    user_id=user.id,
+                    account_no=f"{county}-{year}-{sequence:06d}",
+                    year=year,
+                    sequence=sequence,
+                    opened_at=now,
+                    balance=Decimal("0.0"),
+                    entry_count=0,
+                )
+                for sequence, user in enumerate(missing, start=(last or 0) + 1)
+            ]
+            if _add_all_unique(opened):
+                accounts.update((account.user_id, account) for account in opened)
+                break
+        else:
+            raise Conflict(_("学分账户暂时无法开立，请稍后再试"))
+    return accounts
+
+
+def _accounts_of(user_ids: list[int]) -> dict[int, CreditAccount]:
+    rows = db.session.scalars(select(CreditAccount).where(CreditAccount.user_id.in_(user_ids)))
+    return {account.user_id: account for account in rows}
+
+
+def _add_all_unique(rows: list[CreditAccount]) -> bool:
+    """core.rows.add_unique for several rows at once: all go in, or (a unique key taken) none
+    do, the savepoint alone is undone and the rows leave the session."""
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(rows)
+            db.session.flush()
+    except IntegrityError:
+        for row in rows:
+            if row in db.session:
+                db.session.expunge(row)
+        return False
+    return True
 
 
 def open_missing_accounts() -> int:
@@ -85,8 +123,7 @@ def open_missing_accounts() -> int:
         )
         .order_by(User.id)
     ).all()
-    for user in missing:
-        open_account(user)
+    open_accounts(list(missing))
     return len(missing)
 
 
