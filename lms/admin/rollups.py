@@ -360,7 +360,6 @@ def refresh(from_day: date | None) -> Refreshed:
     )
     _insert_ignoring_duplicates(period_table, columns, monthly)
     first_month = int(from_day.strftime("%Y%m")) if from_day else 0
-    first_year = from_day.year if from_day else 0
     rp = period_table.c
     months = and_(rp.period >= max(first_month, 10000), rp.category_id != ALL)
     _insert_ignoring_duplicates(
@@ -370,7 +369,8 @@ def refresh(from_day: date | None) -> Refreshed:
         .where(months)
         .distinct(),
     )
-    years = and_(rp.period >= max(first_year * 100, 10000))
+    # Year rows come from month rows; only months from the first refreshed one can be new.
+    years = and_(rp.period >= max(first_month, 10000))
     _insert_ignoring_duplicates(
         period_table,
         columns,
