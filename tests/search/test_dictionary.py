@@ -66,7 +66,9 @@ def test_parse_words_names_every_bad_line():
 def test_county_administrators_add_words_that_take_effect_at_the_rebuild(
     client, county_admin, teachers, categories
 ):
-    build_course(teachers, categories, "稻鱼共生技术", "农村实用技术", "li", "", [("放鱼", "<p>鱼苗</p>")])
+    build_course(
+        teachers, categories, "稻鱼共生技术", "农村实用技术", "li", "", [("放鱼", "<p>鱼苗</p>")]
+    )
     assert live_cut(NEW_WORD) != [NEW_WORD]
     before = current_folder()
     sign_in(client, county_admin)
