@@ -451,7 +451,7 @@ def _county_history(villages: list[OrgUnit], published: list) -> int:
     from lms.core.time import display_zone, local_date, utcnow
     from lms.courses.models import Course
     from lms.credits import operations as credits
-    from lms.credits.models import CreditAccount, LearningOutcome, OutcomeKind, OutcomeStatus
+    from lms.credits.models import CreditAccount
     from lms.learning.models import Enrolment, LessonProgress
 
     rng = random.Random(13)  # the same county on every machine
@@ -587,40 +587,7 @@ def _county_history(villages: list[OrgUnit], published: list) -> int:
     }
     for at, user_id, course in sorted(completions, key=lambda c: c[0]):
         user = users[user_id]
-        account = credits.account_for(user)
-        outcome = LearningOutcome(
-            user_id=user_id,
-            kind=OutcomeKind.ONLINE_COURSE,
-            title=course.title,
-            hours=course.certified_hours,
-            occurred_on=local_date(at),
-            issuer=course.provider.name,
-            course_id=course.id,
-            category_id=course.category_id,
-            status=OutcomeStatus.CERTIFIED,
-            decided_at=at,
-            certifying_unit_id=course.provider_id,
-        )
-        db.session.add(outcome)
-        db.session.flush()
-        conversion = credits.convert(
-            outcome.kind,
-            outcome.hours,
-            category_id=outcome.category_id,
-            on=outcome.occurred_on,
-            account=account,
-        )
-        outcome.credits = conversion.awarded
-        if conversion.awarded > 0:
-            credits.post_entry(
-                account,
-                key=f"outcome:{outcome.id}",
-                amount=conversion.awarded,
-                outcome=outcome,
-                rule=conversion.rule,
-                memo=conversion.rule_text,
-                now=at,
-            )
+        credits.post_course_completion(user, course, credits.account_for(user), at)
     db.session.commit()
     return len(people)
 

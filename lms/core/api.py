@@ -170,17 +170,17 @@ _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
-def json_body() -> Any:
-    """The request's JSON body: 415 unless declared JSON, 413 when over 1 MiB, 400 when it is
-    not JSON or nests deeper than 32 levels."""
+def json_body(max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The request's JSON body: 415 unless declared JSON, 413 when over *max_bytes* (1 MiB
+    unless an endpoint needs more), 400 when it is not JSON or nests deeper than 32 levels."""
     if not request.is_json:
         raise ApiError(
             415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
         )
-    if (request.content_length or 0) > MAX_JSON_BYTES:
+    if (request.content_length or 0) > max_bytes:
         raise ApiError(413, "too_large", _("提交的内容太大"))
     data = request.get_data(cache=True)
-    if len(data) > MAX_JSON_BYTES:
+    if len(data) > max_bytes:
         raise ApiError(413, "too_large", _("提交的内容太大"))
     if json_depth(data) > MAX_JSON_DEPTH:
         raise ApiError(400, "malformed_json", _("请求内容嵌套层数过多"))

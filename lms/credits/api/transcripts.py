@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from flask import request, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from lms.core.api import (
-    MAX_JSON_DEPTH,
-    ApiError,
-    Schema,
-    endpoint,
-    json_depth,
-    refuse_control_characters,
-)
+from lms.core.api import ApiError, Schema, endpoint, json_body
 from lms.core.time import utcnow
 from lms.credits import access, api_bp, operations, verification
 from lms.credits.credentials import verify as checks
@@ -168,35 +160,12 @@ def _verify_out(verdict: verification.Verdict) -> dict:
     responses={422: VerifyOut},  # not a credential of ours, or its signature does not hold
 )
 def verify_document():
-    finding = checks.check_any(_large_json_body())
+    finding = checks.check_any(json_body(max_bytes=checks.MAX_BYTES))
     if finding.verdict is not None:
         verdict = finding.verdict
         out = {**_verify_out(verdict), "kind": "transcript" if verdict.transcript else None}
         return out, 422 if not verdict.valid and verdict.transcript is None else 200
     return _finding_out(finding), 200 if finding.known else 422
-
-
-def _large_json_body():
-    """``json_body()`` with room for a learner record of many outcomes (8 MB, not 1 MiB):
-    415 unless JSON, 413 when larger, 400 when not JSON or nested too deeply, 422 for control
-    characters."""
-    if not request.is_json:
-        raise ApiError(
-            415, "unsupported_media_type", _("请以 JSON 格式提交（Content-Type: application/json）")
-        )
-    if (request.content_length or 0) > checks.MAX_BYTES:
-        raise ApiError(413, "too_large", _("提交的内容太大"))
-    data = request.get_data(cache=True)
-    if len(data) > checks.MAX_BYTES:
-        raise ApiError(413, "too_large", _("提交的内容太大"))
-    if json_depth(data) > MAX_JSON_DEPTH:
-        raise ApiError(400, "malformed_json", _("请求内容嵌套层数过多"))
-    try:
-        parsed = json.loads(data or b"null")
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise ApiError(400, "malformed_json", _("请求内容不是有效的 JSON")) from error
-    refuse_control_characters(parsed)
-    return parsed
 
 
 def _finding_out(finding: checks.Finding) -> dict:

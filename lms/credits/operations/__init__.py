@@ -17,6 +17,7 @@ from lms.credits.operations.accounts import (
 from lms.credits.operations.course_hours import Measured, certify_course_hours, measure_course
 from lms.credits.operations.outcomes import (
     certify_outcome,
+    post_course_completion,
     record_course_completion,
     reject_outcome,
     reverse_entry,
@@ -57,6 +58,7 @@ __all__ = [
     "open_account",
     "open_accounts",
     "open_missing_accounts",
+    "post_course_completion",
     "post_entry",
     "record_course_completion",
     "reject_outcome",

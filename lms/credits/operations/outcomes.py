@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -151,7 +151,13 @@ def _decide(outcome: LearningOutcome, status: OutcomeStatus, **values) -> None:
     db.session.refresh(outcome)
 
 
-def _deposit(outcome: LearningOutcome, account: CreditAccount, posted_by: User | None):
+def _deposit(
+    outcome: LearningOutcome,
+    account: CreditAccount,
+    posted_by: User | None,
+    *,
+    now: datetime | None = None,
+):
     conversion = convert(
         outcome.kind,
         outcome.hours,
@@ -171,6 +177,7 @@ def _deposit(outcome: LearningOutcome, account: CreditAccount, posted_by: User |
         rule=conversion.rule,
         memo=conversion.rule_text,
         posted_by=posted_by,
+        now=now,
     )
     return entry, conversion
 
@@ -245,28 +252,46 @@ def record_course_completion(enrolment) -> LedgerEntry | None:
         select(LearningOutcome).filter_by(user_id=user.id, course_id=course.id)
     )
     if outcome is None:
-        completed_at = enrolment.completed_at or utcnow()
-        outcome = LearningOutcome(
-            user_id=user.id,
-            kind=OutcomeKind.ONLINE_COURSE,
-            title=course.title,
-            hours=course.certified_hours,
-            occurred_on=local_date(completed_at),
-            issuer=course.provider.name,
-            course_id=course.id,
-            category_id=course.category_id,
-            status=OutcomeStatus.CERTIFIED,
-            decided_at=completed_at,
-            certifying_unit_id=course.provider_id,
-        )
-        db.session.add(outcome)
-        db.session.flush()
+        outcome = _course_outcome(user, course, enrolment.completed_at or utcnow())
     elif outcome.status is not OutcomeStatus.CERTIFIED:
         return None  # revoked by a registrar: completing again does not bring it back
     entry = find_entry(f"outcome:{outcome.id}")
     if entry is None and outcome.credits is None:
         entry, _conversion = _deposit(outcome, account, None)
     return entry
+
+
+def post_course_completion(
+    user: User, course, account: CreditAccount, completed_at: datetime
+) -> LedgerEntry | None:
+    """Record a course completed at *completed_at* (the course's hours certified, no outcome for
+    it yet) and post its credits dated then: for loading past completions in bulk, which
+    ``record_course_completion`` does one live completion at a time."""
+    entry, _conversion = _deposit(
+        _course_outcome(user, course, completed_at), account, None, now=completed_at
+    )
+    return entry
+
+
+def _course_outcome(user: User, course, completed_at: datetime) -> LearningOutcome:
+    """The online-course outcome of a completion, certified by the system in the name of the
+    course's provider."""
+    outcome = LearningOutcome(
+        user_id=user.id,
+        kind=OutcomeKind.ONLINE_COURSE,
+        title=course.title,
+        hours=course.certified_hours,
+        occurred_on=local_date(completed_at),
+        issuer=course.provider.name,
+        course_id=course.id,
+        category_id=course.category_id,
+        status=OutcomeStatus.CERTIFIED,
+        decided_at=completed_at,
+        certifying_unit_id=course.provider_id,
+    )
+    db.session.add(outcome)
+    db.session.flush()
+    return outcome
 
 
 # Reversals -----------------------------------------------------------------------------------
