@@ -32,8 +32,16 @@ def check_may_act(actor: User, user: User) -> None:
     if actor.id == user.id:
         raise Forbidden(_("不能对自己的账号执行此操作，请在“我的账号”中办理"))
     scopes = access.grant_units(actor, Role.ADMIN)
+    county = access.is_county_admin(actor)
     for grant in user.grants:
-        if grant.role is not Role.RESIDENT and not any(s.contains(grant.org_unit) for s in scopes):
+        if grant.role is Role.RESIDENT:
+            continue
+        # A role at the actor's own unit (a peer administrator, the town's registrar) or above
+        # is for a higher administrator; registrars are the county administrators' alone.
+        strictly_below = any(
+            s.contains(grant.org_unit) and grant.org_unit.id != s.id for s in scopes
+        )
+        if (grant.role is Role.REGISTRAR and not county) or not strictly_below:
             raise Forbidden(_("此人拥有超出您管理范围的角色，请由上级管理员办理"))
 
 

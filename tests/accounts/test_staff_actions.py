@@ -140,6 +140,29 @@ def test_nobody_acts_on_a_higher_admin_or_themselves(client, town_admin, county_
         staff.reset_password(boss, boss)
 
 
+def test_no_action_on_a_peer_admin_or_registrar_of_the_same_unit(
+    client, town_admin, county_admin, create_user, town_registrar
+):
+    peer = create_user(Role.ADMIN, "福集镇", name="同镇管理员")
+    sign_in(client, town_admin)
+    headers = api_token(client, town_admin)
+    for person in (peer, town_registrar):
+        response = client.post(f"/admin/people/{person.id}/deactivate")
+        assert response.status_code == 403
+        assert "超出您管理范围的角色" in response.get_data(as_text=True)
+        response = client.post(f"/api/v1/people/{person.id}/password-reset", headers=headers)
+        assert response.status_code == 403
+        assert "超出您管理范围的角色" in response.get_json()["error"]["message"]
+        db.session.refresh(person)
+        assert person.active
+    # The county administrator acts on both; not on a registrar at the county itself.
+    staff.set_active(county_admin, peer, False)
+    staff.reset_password(county_admin, town_registrar)
+    county_registrar = create_user(Role.REGISTRAR, "泸县", name="县专员")
+    with pytest.raises(staff.Forbidden):
+        staff.reset_password(county_admin, county_registrar)
+
+
 def test_deactivation_ends_sessions_and_keeps_everything(app, client, county_admin, town_admin):
     app.config["LMS_TOKEN_CACHE_S"] = 60
     other = app.test_client()
