@@ -313,14 +313,18 @@ def person(user_id: int):
 )
 def update_person(user_id: int, body: PersonIn):
     user = _person_or_404(user_id)
+    sent = body.model_fields_set  # a field left out keeps its value; the masked number too
+    id_number = body.id_number if "id_number" in sent else user.id_number
+    if id_number is not None and id_number == user.masked_id_number:
+        id_number = user.id_number
     staff.update_person(
         current_user,
         user,
         name=body.name,
         org_unit=db.session.get(OrgUnit, body.org_unit_id),
-        birth_year=body.birth_year,
-        gender=body.gender,
-        id_number=body.id_number,
+        birth_year=body.birth_year if "birth_year" in sent else user.birth_year,
+        gender=body.gender if "gender" in sent else user.gender,
+        id_number=id_number,
     )
     db.session.commit()
     return person_out(user).model_dump(mode="json")

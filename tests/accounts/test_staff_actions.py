@@ -215,6 +215,25 @@ def test_correcting_details_via_the_api(client, town_admin, resident):
     assert [g.org_unit.name for g in resident.grants] == ["福集镇二村"]
 
 
+def test_api_correction_keeps_the_fields_left_out(client, town_admin, resident):
+    headers = api_token(client, town_admin)
+    path = f"/api/v1/people/{resident.id}"
+    body = {"name": "王芳", "org_unit_id": resident.org_unit_id}
+    full = {**body, "birth_year": 1950, "gender": "女", "id_number": ID_NUMBER}
+    assert client.patch(path, json=full, headers=headers).status_code == 200
+    response = client.patch(path, json={**body, "name": "王芳芳"}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    masked = {**body, "id_number": "110105********002X"}  # as the API shows it: keep
+    assert client.patch(path, json=masked, headers=headers).status_code == 200
+    db.session.refresh(resident)
+    assert resident.name == "王芳"
+    assert (resident.birth_year, resident.gender, resident.id_number) == (1950, "女", ID_NUMBER)
+    cleared = {**body, "gender": None, "birth_year": None}  # sent as null: cleared
+    assert client.patch(path, json=cleared, headers=headers).status_code == 200
+    db.session.refresh(resident)
+    assert (resident.birth_year, resident.gender, resident.id_number) == (None, None, ID_NUMBER)
+
+
 def test_people_list_filters_and_phone_masking(client, town_admin, create_user, teacher):
     old = create_user(name="老人甲")
     old.birth_year = 1950
