@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from lms.accounts.models import OrgUnit, Role, RoleGrant, User
+from lms.core.models import MAX_ID
 from lms.core.time import local_date, utcnow
 from lms.extensions import db
 
@@ -124,7 +125,7 @@ def people_query(actor: User, args) -> tuple[Select, dict[str, object]]:
         )
         shown["q"] = q
     unit_id = args.get("unit", type=int)
-    if unit_id:
+    if unit_id is not None and 0 < unit_id <= MAX_ID:
         unit = db.session.get(OrgUnit, unit_id)
         if unit is not None and can_manage_unit(actor, unit):
             query = query.where(OrgUnit.path.startswith(unit.path, autoescape=True))

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from lms.accounts.models import Role
 from lms.core.forms import Form
+from lms.core.models import MAX_ID
 
 
 class SignUpForm(Form):
@@ -111,7 +112,10 @@ class PersonForm(Form):
     org_unit_id = SelectField(
         _l("所在村（社区）"),
         coerce=int,
-        validators=[InputRequired(_l("请选择所在村（社区）"))],
+        validators=[
+            InputRequired(_l("请选择所在村（社区）")),
+            NumberRange(1, MAX_ID, _l("请选择具体的村（社区）")),
+        ],
         validate_choice=False,
     )
     birth_year = IntegerField(

@@ -3,7 +3,7 @@ rows of its export. (The entries are written by accounts.operations.audit.)"""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
@@ -57,10 +57,18 @@ def audit_query(
             )
         )
     if since:
-        query = query.where(AuditEntry.at >= _utc_start(since))
+        query = query.where(AuditEntry.at >= _utc_start(_clamp(since)))
     if until:
-        query = query.where(AuditEntry.at < _utc_start(until + timedelta(days=1)))
+        query = query.where(AuditEntry.at < _utc_start(_clamp(until) + timedelta(days=1)))
     return query
+
+
+# Dates outside these (0001-01-01, 9999-12-31) would overflow once shifted by a day or a zone.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _clamp(day: date) -> date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 def _utc_start(day) -> datetime:

@@ -258,3 +258,20 @@ def test_people_list_filters_and_phone_masking(client, town_admin, create_user, 
     out = client.get("/api/v1/people?age=60plus", headers=headers).get_json()
     assert [p["name"] for p in out["items"]] == ["老人甲"]
     assert out["items"][0]["phone"] == old.phone
+
+
+def test_ids_beyond_the_range_are_refused_not_a_500(client, town_admin, resident):
+    sign_in(client, town_admin)
+    huge = "99999999999999999999"
+    assert client.get(f"/admin/people?unit={huge}").status_code == 200
+    headers = api_token(client, town_admin)
+    assert client.get(f"/api/v1/people?unit={huge}", headers=headers).status_code in (200, 422)
+    data = {"phone": "13900001236", "name": "张婆婆", "org_unit_id": huge}
+    response = client.post("/admin/people/new", data=data)
+    assert response.status_code == 422
+    assert "请选择具体的村（社区）" in response.get_data(as_text=True)
+    data = {"name": "王芳", "org_unit_id": huge}
+    response = client.post(f"/admin/people/{resident.id}/details", data=data)
+    assert response.status_code == 422
+    db.session.refresh(resident)
+    assert resident.org_unit == unit("福集镇一村")

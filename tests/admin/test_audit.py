@@ -46,3 +46,21 @@ def test_county_admins_read_filter_and_export_the_log(client, create_user):
     town_headers = api_token(client, town_admin)
     assert client.get("/api/v1/admin/audit", headers=town_headers).status_code == 403
     assert unit("泸县").parent_id is None
+
+
+def test_dates_far_out_are_clamped_not_a_500(client, create_user):
+    county_admin = create_user(Role.ADMIN, "泸县", name="陈县管")
+    resident = create_user(name="王芳")
+    staff.reset_password(county_admin, resident)
+    db.session.commit()
+    sign_in(client, county_admin)
+    dates = "since=0001-01-01&until=9999-12-31"
+    for path in ("/admin/audit", "/admin/audit.csv", "/admin/audit.xlsx"):
+        assert client.get(f"{path}?{dates}").status_code == 200, path
+    assert "<td>重置密码</td>" in client.get(f"/admin/audit?{dates}").get_data(as_text=True)
+    headers = api_token(client, county_admin)
+    response = client.get(f"/api/v1/admin/audit?{dates}", headers=headers)
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 1
+    response = client.get("/api/v1/admin/audit?since=9999-12-31", headers=headers)
+    assert response.get_json()["total"] == 0
