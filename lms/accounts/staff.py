@@ -162,7 +162,7 @@ def update_person(
         changes["birth_year"] = [user.birth_year, birth_year]
         user.birth_year = birth_year
     if gender != user.gender:
-        changes["gender"] = [user.gender, gender]
+        changes["gender"] = True  # sealed like the ID number: not in the audit trail either
         user.gender_sealed = seal(gender)
     if id_number != user.id_number:
         changes["id_number"] = True  # never the number itself

@@ -228,6 +228,9 @@ def test_api_correction_keeps_the_fields_left_out(client, town_admin, resident):
     db.session.refresh(resident)
     assert resident.name == "王芳"
     assert (resident.birth_year, resident.gender, resident.id_number) == (1950, "女", ID_NUMBER)
+    entry = db.session.scalars(select(AuditEntry).filter_by(action="person_updated")).first()
+    assert entry.detail["changes"]["gender"] is True
+    assert "女" not in str(entry.detail)
     cleared = {**body, "gender": None, "birth_year": None}  # sent as null: cleared
     assert client.patch(path, json=cleared, headers=headers).status_code == 200
     db.session.refresh(resident)
