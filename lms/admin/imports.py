@@ -11,6 +11,7 @@ import enum
 import json
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -400,9 +401,19 @@ class PrintedSlip:
     password: str
 
 
-def printable_slips(batch: ResidentImport) -> list[PrintedSlip]:
+SLIPS_KEPT = timedelta(days=30)
+
+
+def printable_slips(batch: ResidentImport, viewer: User) -> list[PrintedSlip]:
     """The one-time passwords of the residents this import created who have not yet chosen
-    their own password (the others' are no longer any use)."""
+    their own password (the others' are no longer any use) and whom *viewer* still manages;
+    none once the import finished more than SLIPS_KEPT ago (a 410)."""
+    if batch.finished_at is not None and utcnow() - batch.finished_at > SLIPS_KEPT:
+        raise OperationError(
+            _("本次导入已超过 30 天，登录凭条不再显示；如有居民仍未登录，请为其重置密码"),
+            status=410,
+            code="gone",
+        )
     slips = json.loads(unseal(batch.slips_sealed) or "[]")
     ids = [s["user_id"] for s in slips]
     users = {}
@@ -412,5 +423,7 @@ def printable_slips(batch: ResidentImport) -> list[PrintedSlip]:
     return [
         PrintedSlip(users[s["user_id"]], s["password"])
         for s in slips
-        if s["user_id"] in users and users[s["user_id"]].must_change_password
+        if s["user_id"] in users
+        and users[s["user_id"]].must_change_password
+        and access.can_manage_user(viewer, users[s["user_id"]])
     ]

@@ -289,3 +289,37 @@ def test_the_api_checks_imports_and_returns_the_slips(client, town_admin):
     response = client.post("/api/v1/admin/imports", data={"file": bad}, headers=headers)
     assert response.status_code == 415
     assert "Excel" in response.get_json()["error"]["message"]
+
+
+def test_slips_only_of_people_still_managed_and_not_after_30_days(client, town_admin):
+    from datetime import timedelta
+
+    from lms.core.time import utcnow
+    from tests.conftest import api_token, unit
+
+    sign_in(client, town_admin)
+    roll = [["甲", "13800080001", "福集镇一村"], ["乙", "13800080002", "福集镇二村"]]
+    assert upload(client, xlsx(roll, HEADERS[:3])).status_code == 302
+    batch = latest()
+    assert client.post(f"/admin/imports/{batch.id}/run").status_code == 302
+    moved = db.session.scalar(select(User).filter_by(phone="13800080002"))
+    moved.org_unit = unit("嘉明镇一村")  # moved away: no longer this administrator's
+    db.session.commit()
+    page = client.get(f"/admin/imports/{batch.id}/slips").get_data(as_text=True)
+    assert "13800080001" in page
+    assert "13800080002" not in page
+    headers = api_token(client, town_admin)
+    path = f"/api/v1/admin/imports/{batch.id}/slips"
+    assert [s["phone"] for s in client.get(path, headers=headers).get_json()["items"]] == [
+        "13800080001"
+    ]
+
+    batch.finished_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    response = client.get(f"/admin/imports/{batch.id}/slips")
+    assert response.status_code == 410
+    assert "超过 30 天" in response.get_data(as_text=True)
+    assert "one-time-password" not in response.get_data(as_text=True)
+    response = client.get(path, headers=headers)
+    assert response.status_code == 410
+    assert "超过 30 天" in response.get_json()["error"]["message"]

@@ -160,6 +160,6 @@ def import_slips(batch_id: int):
                 village=slip.user.org_unit.full_name,
                 one_time_password=slip.password,
             )
-            for slip in imports.printable_slips(batch)
+            for slip in imports.printable_slips(batch, current_user)
         ]
     ).model_dump(mode="json")

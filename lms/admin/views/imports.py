@@ -163,7 +163,7 @@ def import_status(batch_id: int):
 def import_slips(batch_id: int):
     _require_admin()
     batch = get_import_or_404(batch_id)
-    slips = imports.printable_slips(batch)
+    slips = imports.printable_slips(batch, current_user)
     response = make_response(
         render_template("admin/slip.html", slips=slips, title=_("新居民登录凭条"))
     )
