@@ -11,8 +11,8 @@ import enum
 import json
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,7 +31,9 @@ from lms.accounts.sealing import seal, unseal
 from lms.admin.imports_read import COLUMNS, Table
 from lms.core import signals, storage
 from lms.core.errors import OperationError
+from lms.core.jobs import after_commit
 from lms.core.models import CreatedMixin, intpk, str200, str_enum, utc_datetime
+from lms.core.tasks import delete_media_file
 from lms.core.time import utcnow
 from lms.extensions import db
 
@@ -355,7 +357,8 @@ def run_import(batch: ResidentImport, *, commit: Callable[[], None] | None = Non
         updated=batch.updated,
         skipped=problems,
     )
-    storage.delete_file(batch.file)
+    # Only once this is committed: a failed commit leaves the file for the run to be repeated.
+    after_commit(db.session, delete_media_file, batch.file)
     batch.file = None
     db.session.flush()
 

@@ -323,3 +323,23 @@ def test_slips_only_of_people_still_managed_and_not_after_30_days(client, town_a
     response = client.get(path, headers=headers)
     assert response.status_code == 410
     assert "超过 30 天" in response.get_json()["error"]["message"]
+
+
+def test_the_roll_is_deleted_only_once_the_import_is_committed(client, town_admin):
+    from lms.core import storage
+
+    sign_in(client, town_admin)
+    assert upload(client, xlsx([["甲", "13800090001", "福集镇一村"]], HEADERS[:3])).status_code
+    batch = imports.claim(latest().id, from_status=ImportStatus.CHECKED)
+    db.session.commit()
+    path = storage.media_path(batch.file)
+    imports.run_import(batch)
+    assert path.exists()  # not yet committed
+    db.session.rollback()  # the commit failed: the run can be repeated, the file is there
+    assert path.exists()
+    batch = latest()
+    assert batch.status is ImportStatus.RUNNING
+    imports.run_import(batch)
+    db.session.commit()
+    assert not path.exists()
+    assert latest().file is None
