@@ -595,9 +595,9 @@ def _county_history(villages: list[OrgUnit], published: list) -> int:
 def _build_rollups() -> None:
     """The participation figures, so the dashboard has them before the worker's first run."""
     from lms.admin import rollups
+    from lms.admin.cli import under_rollups_lock
 
-    rollups.rebuild()
-    db.session.commit()
+    under_rollups_lock(rollups.rebuild)
 
 
 def _print_accounts(echo: Callable[[str], None]) -> None:

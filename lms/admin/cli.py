@@ -7,6 +7,27 @@ from flask.cli import with_appcontext
 
 from lms.extensions import db
 
+LOCK = "participation-rollups"  # the worker's jobs take the same lock (admin/tasks.py)
+
+
+def under_rollups_lock(work):
+    """Run *work* holding the rollups' queue lock, as the worker's jobs do; a refresh already
+    running is a clear error, not two writers at once."""
+    from huey.exceptions import TaskLockedException
+
+    from lms.core.jobs import huey
+
+    try:
+        with huey.lock_task(LOCK):
+            result = work()
+            db.session.commit()
+            return result
+    except TaskLockedException:
+        raise click.ClickException(
+            "the participation rollups are being refreshed right now (by the worker or another "
+            "command); try again in a minute"
+        ) from None
+
 
 @click.group("admin")
 def group() -> None:
@@ -26,8 +47,7 @@ def rollups_rebuild() -> None:
     from lms.admin import rollups
 
     click.echo("rebuilding participation rollups …")
-    result = rollups.rebuild()
-    db.session.commit()
+    result = under_rollups_lock(rollups.rebuild)
     click.echo(f"rebuilt {result.periods} periods in {result.seconds:.1f} s")
 
 
@@ -38,8 +58,7 @@ def rollups_refresh() -> None:
     does every five minutes)."""
     from lms.admin import rollups
 
-    result = rollups.refresh_recent()
-    db.session.commit()
+    result = under_rollups_lock(rollups.refresh_recent)
     click.echo(f"refreshed from {result.from_day or 'the first record'} in {result.seconds:.1f} s")
 
 

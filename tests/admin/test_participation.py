@@ -304,6 +304,15 @@ def test_the_worker_job_and_the_rebuild_command(app, county, course):
     assert refreshed.exit_code == 0, refreshed.output
     assert stat("泸县", ym(local_noon(1, 2))) == 1
 
+    from lms.core.jobs import huey
+
+    with huey.lock_task("participation-rollups"):  # the worker is refreshing
+        for command in ("rebuild", "refresh"):
+            locked = app.test_cli_runner().invoke(args=["admin", "rollups", command])
+            assert locked.exit_code == 1
+            assert "being refreshed right now" in locked.output
+    assert app.test_cli_runner().invoke(args=["admin", "rollups", "refresh"]).exit_code == 0
+
 
 @pytest.fixture
 def csrf_on(tmp_path):
