@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
 from lms.accounts.models import OrgUnit, Role, RoleGrant, User
+from lms.core.errors import Forbidden
 from lms.core.models import MAX_ID
 from lms.core.time import local_date, utcnow
 from lms.extensions import db
@@ -25,6 +27,14 @@ def has_role_over(user: User, role: Role, unit: OrgUnit) -> bool:
 
 def is_admin(user: User) -> bool:
     return bool(grant_units(user, Role.ADMIN))
+
+
+def require_admin(user: User) -> list[OrgUnit]:
+    """*user*'s administrative scopes; a 403 (page or API, in Chinese) for anyone without."""
+    scopes = grant_units(user, Role.ADMIN)
+    if not scopes:
+        raise Forbidden(_("只有管理员可以办理"))
+    return scopes
 
 
 def is_county_admin(user: User) -> bool:

@@ -236,13 +236,8 @@ def person_out(user: User) -> PersonOut:
     )
 
 
-def _require_admin() -> None:
-    if not access.is_admin(current_user):
-        raise ApiError(403, "forbidden", _("只有管理员可以办理"))
-
-
 def _person_or_404(user_id: int) -> User:
-    _require_admin()
+    access.require_admin(current_user)
     user = db.session.get(User, user_id)
     if user is None or not access.can_manage_user(current_user, user):
         raise not_found()
@@ -255,7 +250,7 @@ def _person_or_404(user_id: int) -> User:
 def people(query: PeopleQuery):
     from werkzeug.datastructures import MultiDict
 
-    _require_admin()
+    access.require_admin(current_user)
     args = {
         k: v for k, v in query.model_dump(exclude={"page", "per_page"}).items() if v is not None
     }
@@ -283,7 +278,7 @@ def people(query: PeopleQuery):
     status=201,
 )
 def register_person(body: NewPersonIn):
-    _require_admin()
+    access.require_admin(current_user)
     slip = staff.register_on_behalf(
         current_user,
         phone=body.phone,

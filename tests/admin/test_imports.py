@@ -343,3 +343,17 @@ def test_the_roll_is_deleted_only_once_the_import_is_committed(client, town_admi
     db.session.commit()
     assert not path.exists()
     assert latest().file is None
+
+
+def test_only_administrators_import_page_and_api_alike(client, teacher):
+    from tests.conftest import api_token
+
+    sign_in(client, teacher)
+    response = client.get("/admin/imports")
+    assert response.status_code == 403
+    assert "只有管理员可以办理" in response.get_data(as_text=True)
+    headers = api_token(client, teacher)
+    for path in ("/api/v1/admin/imports/1/slips", "/api/v1/people"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 403
+        assert response.get_json()["error"]["message"] == "只有管理员可以办理"

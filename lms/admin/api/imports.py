@@ -10,7 +10,6 @@ from flask_login import current_user
 from pydantic import BaseModel
 
 from lms.accounts import access
-from lms.accounts.models import Role
 from lms.admin import api_bp, imports
 from lms.admin.imports_read import MAX_BYTES, ImportFileError, read_table
 from lms.admin.imports_tasks import import_residents
@@ -73,13 +72,8 @@ def import_out(batch: imports.ResidentImport) -> dict:
     ).model_dump(mode="json")
 
 
-def _require_admin() -> None:
-    if not access.grant_units(current_user, Role.ADMIN):
-        raise ApiError(403, "forbidden", _("只有管理员可以办理"))
-
-
 def _own_import(batch_id: int) -> imports.ResidentImport:
-    _require_admin()
+    access.require_admin(current_user)
     batch = db.session.get(imports.ResidentImport, batch_id)
     if batch is None or batch.created_by_id != current_user.id:
         raise not_found()
@@ -96,7 +90,7 @@ def _own_import(batch_id: int) -> imports.ResidentImport:
     status=201,
 )
 def create_import():
-    _require_admin()
+    access.require_admin(current_user)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ApiError(422, "validation_error", _("请选择要导入的文件（.xlsx 或 .csv）"))

@@ -10,7 +10,6 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from lms.accounts import access
-from lms.accounts.models import Role
 from lms.admin import bp, exports, imports
 from lms.admin.imports_read import COLUMNS, MAX_BYTES, ImportFileError, read_table
 from lms.admin.imports_tasks import import_residents
@@ -20,11 +19,6 @@ from lms.extensions import db
 
 # Rolls with more good rows than this are imported by the job queue.
 INLINE_ROWS = 300
-
-
-def _require_admin() -> None:
-    if not access.grant_units(current_user, Role.ADMIN):
-        abort(403)
 
 
 def get_import_or_404(batch_id: int) -> imports.ResidentImport:
@@ -55,14 +49,14 @@ def _page(error: str | None = None, status: int = 200):
 @bp.get("/admin/imports", endpoint="imports")
 @login_required
 def imports_page():
-    _require_admin()
+    access.require_admin(current_user)
     return _page()
 
 
 @bp.get("/admin/imports/template.xlsx")
 @login_required
 def import_template():
-    _require_admin()
+    access.require_admin(current_user)
     headers = [str(header) for header, _required in COLUMNS.values()]
     return exports.download(headers, [], "居民导入模板", "xlsx")
 
@@ -70,7 +64,7 @@ def import_template():
 @bp.post("/admin/imports")
 @login_required
 def upload_import():
-    _require_admin()
+    access.require_admin(current_user)
     require_form_token()
     if (request.content_length or 0) > MAX_BYTES + 64 * 1024:
         return _page(_("文件太大（上限 %(n)s MB），请分成几个文件导入", n=MAX_BYTES // 2**20), 413)
@@ -98,7 +92,7 @@ def upload_import():
 @bp.get("/admin/imports/<int:batch_id>")
 @login_required
 def import_detail(batch_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     batch = get_import_or_404(batch_id)
     return render_template(
         "admin/import.html",
@@ -112,7 +106,7 @@ def import_detail(batch_id: int):
 @bp.get("/admin/imports/<int:batch_id>/problems.<fmt>")
 @login_required
 def import_problems(batch_id: int, fmt: str):
-    _require_admin()
+    access.require_admin(current_user)
     batch = get_import_or_404(batch_id)
     return exports.download(
         [_("行"), _("列"), _("问题")], batch.problems, f"导入问题-{batch.id}", fmt
@@ -122,7 +116,7 @@ def import_problems(batch_id: int, fmt: str):
 @bp.post("/admin/imports/<int:batch_id>/run")
 @login_required
 def run_import(batch_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     require_form_token()
     batch = get_import_or_404(batch_id)
     if batch.status is not imports.ImportStatus.CHECKED:
@@ -147,7 +141,7 @@ def run_import(batch_id: int):
 @login_required
 def import_status(batch_id: int):
     """What the progress bar polls (static/js/import-status.js)."""
-    _require_admin()
+    access.require_admin(current_user)
     batch = get_import_or_404(batch_id)
     return {
         "status": batch.status.value,
@@ -161,7 +155,7 @@ def import_status(batch_id: int):
 @bp.get("/admin/imports/<int:batch_id>/slips")
 @login_required
 def import_slips(batch_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     batch = get_import_or_404(batch_id)
     slips = imports.printable_slips(batch, current_user)
     response = make_response(
