@@ -84,12 +84,13 @@ def test_a_badge_is_an_open_badge_signed_by_the_sites_did(client, learner):
     assert "8.0 学时" in subject["achievement"]["criteria"]["narrative"]
     assert subject["creditsEarned"] == 0.5
     assert subject["result"][0]["value"] == "8.0"
-    # The phone number only as a salted hash.
+    # The name only: no phone number, not even hashed (a salted hash of 11 digits is guessed).
     text = json.dumps(badge, ensure_ascii=False)
     assert resident.phone not in text
-    phone = next(i for i in subject["identifier"] if i["identityType"] == "ext:phoneNumber")
-    assert phone["hashed"] is True
-    assert phone["identityHash"].startswith("sha256$")
+    assert subject["identifier"] == [
+        {"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": "王芳"}
+    ]
+    assert "salt" not in text
     proof = badge["proof"]
     assert (proof["type"], proof["cryptosuite"]) == ("DataIntegrityProof", "eddsa-rdfc-2022")
     assert proof["verificationMethod"] == did.verification_method(
@@ -404,3 +405,55 @@ def test_any_mangled_badge_gets_an_answer_never_an_exception(client, learner):
         assert finding.reason
 
     mangle()
+
+
+def test_a_document_with_too_many_parts_is_refused_before_canonicalisation(client, learner):
+    """A badge-shaped file naming our key, whose achievement is thousands of small objects
+    (pyld's to_rdf would take minutes), or gathers them on one node by a shared id, is refused
+    by the cheap count; so is a file over the size limit."""
+    resident, _transcript = learner
+    sign_in(client, resident)
+    badge = badge_of(client, resident, "防汛志愿服务")
+    many = copy.deepcopy(badge)
+    many["credentialSubject"]["achievement"] = [
+        {"type": ["Achievement"], "name": f"成果{n}"} for n in range(10_000)
+    ]
+    merged = copy.deepcopy(badge)
+    merged["credentialSubject"]["achievement"] = [
+        {"id": "urn:x:same", "type": ["Achievement"], "name": [f"成果{n}-{k}" for k in range(200)]}
+        for n in range(20)
+    ]
+    for document in (many, merged):
+        assert verify.too_large(document)
+        response = client.post("/api/v1/verify", json=document)
+        assert response.status_code == 422
+        assert "条目过多" in response.get_json()["reason"]
+    response = upload(client, merged)
+    assert response.status_code == 422
+    assert "条目过多" in response.get_data(as_text=True)
+    assert not verify.too_large(badge)
+    huge = json.dumps({**badge, "padding": "x" * verify.MAX_BYTES}).encode()
+    response = client.post("/api/v1/verify", data=huge, content_type="application/json")
+    assert response.status_code == 413
+
+
+def test_only_status_lists_in_use_are_published_and_the_cache_drops_one(client, learner):
+    resident, _transcript = learner
+    assert client.get("/credentials/status/1").status_code == 200  # before any credential
+    assert client.get("/credentials/status/2").status_code == 404
+    assert client.get("/credentials/status/999999").status_code == 404
+    sign_in(client, resident)
+    badge_of(client, resident, "防汛志愿服务")
+    assert client.get("/credentials/status/1").status_code == 200
+    assert client.get("/credentials/status/2").status_code == 404
+    # A full cache loses its least recently used list, not every list.
+    status._signed.clear()
+    first = status.status_list_credential(1)
+    for n in range(status.CACHE_SIZE - 1):
+        status._signed[("filler", n)] = {}
+    assert status.status_list_credential(1) is first  # used again: now the most recent
+    status.status_list_credential(2)  # signs one more: drops the oldest filler only
+    assert len(status._signed) == status.CACHE_SIZE
+    assert ("filler", 0) not in status._signed
+    assert status.status_list_credential(1) is first
+    status._signed.clear()

@@ -5,8 +5,6 @@ credential (same id, same status bit)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -73,24 +71,15 @@ def issuer_profile() -> dict[str, Any]:
 
 
 def identifiers(user: User) -> list[dict[str, Any]]:
-    """Who the credential is about: the name in clear (for the reader to match the person in
-    front of them) and the mobile number only as a salted SHA-256, so the file does not give
-    the number away but a verifier who is told it can check it."""
-    salt = secrets.token_hex(8)
-    digest = hashlib.sha256((user.phone + salt).encode("utf-8")).hexdigest()
+    """Who the credential is about: the name in clear, for the reader to match the person in
+    front of them. Nothing else: a mobile number, even hashed, is recovered by trying the
+    few billion numbers there are (DESIGN law 8)."""
     return [
         {
             "type": "IdentityObject",
             "identityType": "name",
             "hashed": False,
             "identityHash": user.name,
-        },
-        {
-            "type": "IdentityObject",
-            "identityType": "ext:phoneNumber",
-            "hashed": True,
-            "identityHash": f"sha256${digest}",
-            "salt": salt,
         },
     ]
 

@@ -10,6 +10,7 @@ import base64
 import gzip
 import io
 import secrets
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -28,8 +29,10 @@ from lms.extensions import db
 LIST_SIZE = 131_072
 MAX_ENCODED = 1024 * 1024
 
-# Signed lists by (list, key, revoked bits): signing again only when something changed.
-_signed: dict[tuple, dict[str, Any]] = {}
+# Signed lists by (list, key, revoked bits): signing again only when something changed. The
+# least recently used one is dropped when full, so one caller cannot empty it for the others.
+CACHE_SIZE = 64
+_signed: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
 
 
 def list_url(list_no: int) -> str:
@@ -42,6 +45,11 @@ def allocate() -> tuple[int, int]:
     count = db.session.scalar(select(func.count(StandardCredential.id))) or 0
     list_no = 1 + count // (LIST_SIZE // 2)
     return list_no, secrets.randbelow(LIST_SIZE)
+
+
+def highest_list() -> int:
+    """The highest list number a credential uses (1 before any is issued)."""
+    return db.session.scalar(select(func.max(StandardCredential.status_list))) or 1
 
 
 def entry(list_no: int, index: int) -> dict[str, Any]:
@@ -111,6 +119,7 @@ def status_list_credential(list_no: int) -> dict[str, Any]:
     cache_key = (url, signing.key_id(key.public_key()), tuple(revoked))
     cached = _signed.get(cache_key)
     if cached is not None:
+        _signed.move_to_end(cache_key)
         return cached
     now = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     unsigned = {
@@ -127,8 +136,8 @@ def status_list_credential(list_no: int) -> dict[str, Any]:
         },
     }
     signed = add_proof(unsigned, key, verification_method(key.public_key()), now)
-    if len(_signed) > 64:
-        _signed.clear()
+    while len(_signed) >= CACHE_SIZE:
+        _signed.popitem(last=False)
     _signed[cache_key] = signed
     return signed
 

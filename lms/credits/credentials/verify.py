@@ -25,8 +25,16 @@ from lms.credits.credentials.jsonld import (
 )
 from lms.credits.credentials.proofs import CRYPTOSUITE, PROOF_TYPE, verify_proof
 
-MAX_BYTES = 8 * 1024 * 1024
+# Sized to the largest file the site issues: a 200-outcome learner record is 15,247 JSON nodes
+# and 723 KB as downloaded (indented; 487 KB compact), its longest list 200 badges, and its
+# canonicalisation takes 3.3 s (benchmarks/credentials.py). pyld's to_rdf grows with the square
+# of the number of values of one property of one node (4,000 take 17 s), so a file over about
+# twice that record's nodes, or with more values of one property than the record's 200 and a
+# margin, is refused before any canonicalisation (worst case then about twice the record's).
+MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 32
+MAX_NODES = 32_000
+MAX_VALUES = 250
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential", "ClrCredential"}
 STATUS_PATH = re.compile(r"/credentials/status/([1-9][0-9]{0,5})$")
 
@@ -60,7 +68,7 @@ def parse_upload(raw: bytes) -> Any | Finding:
     if not raw:
         return _refuse(_("请上传学分证明、数字学分凭证或数字学习档案的 JSON 文件"))
     if len(raw) > MAX_BYTES:
-        return _refuse(_("文件太大（不能超过 8 MB），请确认上传的是凭证的 JSON 文件"))
+        return _refuse(_("文件太大（不能超过 2 MB），请确认上传的是凭证的 JSON 文件"))
     if json_depth(raw) > MAX_DEPTH:
         return _refuse(_("文件的嵌套层数过多，不是本平台认识的凭证"))
     try:
@@ -69,8 +77,46 @@ def parse_upload(raw: bytes) -> Any | Finding:
         return _refuse(_("文件不是有效的 JSON，请上传凭证的 JSON 文件"))
 
 
+def _tail(name: str) -> str:
+    """*name* without what a context could expand differently (``schema:name``,
+    ``https://schema.org/name`` and ``name`` alike), so that counting errs on the safe side."""
+    return re.split(r"[/#:]", name)[-1]
+
+
+def too_large(document: Any) -> bool:
+    """Whether *document* has more JSON nodes (objects, arrays and values) than
+    :data:`MAX_NODES`, or more than :data:`MAX_VALUES` values of one property of one node —
+    in one list, or gathered from several objects with the same ``id`` (JSON-LD merges
+    them). A cheap walk that stops as soon as either is passed."""
+    count, pending = 0, [document]
+    values: dict[tuple, int] = {}
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_NODES:
+            return True
+        if isinstance(value, dict):
+            node = value.get("id", value.get("@id"))
+            node = _tail(node) if isinstance(node, str) else id(value)
+            for key, item in value.items():
+                if isinstance(item, dict) and isinstance(item.get("@set"), list):
+                    item = item["@set"]
+                slot = (node, _tail(str(key)))
+                values[slot] = values.get(slot, 0) + (len(item) if isinstance(item, list) else 1)
+                if values[slot] > MAX_VALUES:
+                    return True
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            if len(value) > MAX_VALUES:
+                return True
+            pending.extend(value)
+    return False
+
+
 def check_any(document: Any) -> Finding:
     """Check an uploaded document of any of the three kinds."""
+    if too_large(document):
+        return _refuse(_("文件的内容条目过多，超出本平台签发的任何凭证，无法核验"))
     if isinstance(document, dict) and "transcript" in document and "signature" in document:
         verdict = verification.check_document(document)
         return Finding(

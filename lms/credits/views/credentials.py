@@ -81,8 +81,10 @@ def did_document_under_path():
 
 @bp.get("/credentials/status/<int:list_no>")
 def status_list(list_no: int):
-    """A revocation status list as a signed BitstringStatusListCredential."""
-    if not 1 <= list_no <= MAX_LIST:
+    """A revocation status list as a signed BitstringStatusListCredential; only the lists in
+    use (list 1 before any credential), so nobody can have the site sign lists by the
+    thousand."""
+    if not 1 <= list_no <= min(MAX_LIST, status.highest_list()):
         abort(404)
     response = _public_json(status.status_list_credential(list_no), max_age=60)
     response.headers["Content-Type"] = "application/vc+ld+json"
