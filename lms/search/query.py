@@ -34,6 +34,8 @@ SNIPPET_CHARS, SNIPPET_BEFORE = 160, 40
 # Characters too common to find anything by in the fallback.
 STOP_CHARS = set("的了和与及是在我你他她它们有个之怎么吗呢啊吧呀哪谁什这那也都就还又或")
 _OPERATORS = re.compile(r'["()]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b')
+# NOT or ANDNOT and what they exclude (a word, a "phrase" or a (group)).
+_NEGATED = re.compile(r'\b(?:NOT|ANDNOT)\b\s*(?:"[^"]*"?|\([^)]*\)?|[^\s"()]+)?')
 _SCRIPT_BOUNDARY = re.compile(
     r"(?<=[A-Za-z])(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])(?=[A-Za-z])"
 )
@@ -143,9 +145,10 @@ def _plain(text: str, schema) -> Query:
 
 def fallback_query(text: str, digest: str | None) -> Query:
     """The query's words and characters joined with OR, with each word's pinyin (so a word
-    typed with the wrong characters but the right sound, 样植 → yangzhi, is found)."""
+    typed with the wrong characters but the right sound, 样植 → yangzhi, is found). Operators,
+    quotes and brackets are not words."""
     terms: list[Query] = []
-    for word in words(separate_scripts(text), digest):
+    for word in words(_OPERATORS.sub(" ", separate_scripts(text)), digest):
         word = word.lower()
         terms += [Term("title", word), Term("content", word)]
         if has_cjk(word):
@@ -234,6 +237,8 @@ def search(
     if query is NullQuery:
         return results
     if not docs:
+        if _NEGATED.search(separate_scripts(q)):
+            return results  # any of the words would bring back what NOT excludes
         results.fallback = True
         results.suggestion = suggest(q)
         query, docs = memo.matching(s, ("any", q), lambda: fallback_query(q, memo.digest))
@@ -289,7 +294,8 @@ def _highlight_terms(query: Query, q: str) -> list[str]:
         for fieldname, text in query.iter_all_terms()
         if fieldname in ("title", "content")
     }
-    found |= {word.lower() for word in q.split() if len(word) > 1}
+    typed = _OPERATORS.sub(" ", _NEGATED.sub(" ", separate_scripts(q)))
+    found |= {word.lower() for word in typed.split() if len(word) > 1}
     return sorted((t for t in found if t.strip()), key=len, reverse=True)
 
 

@@ -8,9 +8,10 @@ from whoosh.analysis import StandardAnalyzer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.filedb.filestore import RamStorage
 from whoosh.qparser import QueryParser
+from whoosh.query import NullQuery
 
 from lms.search.index import course_document
-from lms.search.query import search
+from lms.search.query import _highlight_terms, search
 from tests.search.conftest import CATALOGUE
 
 PIG = "生猪科学养殖技术"
@@ -193,3 +194,20 @@ def test_suggestions_for_near_misses(catalogue, q, suggestion):
 
 def test_no_suggestion_for_nonsense(catalogue):
     assert search("量子力学").suggestion is None
+
+
+def test_not_keeps_its_word_out_even_when_nothing_matches(catalogue):
+    """The only course on 养殖 is about 猪: none is found, and the OR fallback does not bring
+    the excluded course back."""
+    found = search("养殖 NOT 猪")
+    assert found.items == []
+    assert not found.fallback
+    assert titles("养殖 NOT 柑橘") == {"生猪科学养殖技术"}
+
+
+def test_snippets_do_not_mark_operators_quotes_or_excluded_words(catalogue):
+    marks = _highlight_terms(NullQuery, '"疫苗" OR (饲料 and) NOT 猪舍')
+    assert {"疫苗", "饲料", "and"} <= set(marks)
+    assert not {'"疫苗"', "or", "(饲料", "not", "猪舍"} & set(marks)
+    [hit] = search('"疫苗" OR 疫苗').items
+    assert "<mark>疫苗</mark>" in hit.snippet.replace('<mark class="hl">', "<mark>")
