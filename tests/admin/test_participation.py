@@ -315,22 +315,11 @@ def test_the_worker_job_and_the_rebuild_command(app, county, course):
 
 
 @pytest.fixture
-def csrf_on(tmp_path):
-    from flask import g, request_started
-
-    from tests.conftest import make_app
-
-    app = make_app(tmp_path / "csrf", WTF_CSRF_ENABLED=True)
-
-    def fresh_g(sender, **extra):  # as the app fixture: every request its own ``g``
-        g.__dict__.clear()
-
-    request_started.connect(fresh_g, app)
-    with app.app_context():
-        db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+def csrf_on(app):
+    """The standard app (its database emptied after the test, on PostgreSQL too) with the form
+    CSRF check on, as in production (Flask-WTF reads the setting at each request)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
 
 
 def test_a_token_sets_a_target_without_a_csrf_token(csrf_on, tmp_path):
