@@ -175,17 +175,10 @@ def account():
 PEOPLE_PER_PAGE = 30
 
 
-def _require_admin() -> list[OrgUnit]:
-    scopes = access.grant_units(current_user, Role.ADMIN)
-    if not scopes:
-        abort(403)
-    return scopes
-
-
 @bp.get("/admin/people")
 @login_required
 def people():
-    _require_admin()
+    access.require_admin(current_user)
     query, shown = access.people_query(current_user, request.args)
     page = min(int_arg("page", 1), 10_000)
     found = paginate(query, page=page, per_page=PEOPLE_PER_PAGE)
@@ -223,7 +216,7 @@ def _slip(slip: staff.Slip, *, title: str):
 @login_required
 def register_person():
     """代注册: staff register a resident who has no smartphone."""
-    _require_admin()
+    access.require_admin(current_user)
     form = RegisterPersonForm()
     form.org_unit_id.choices = _village_choices(current_user)
     status = None
@@ -247,7 +240,7 @@ def register_person():
 @bp.route("/admin/people/<int:user_id>", methods=["GET", "POST"])
 @login_required
 def person(user_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     user = access.get_managed_user_or_404(current_user, user_id)
     form = GrantRoleForm()
     form.org_unit_id.choices = [
@@ -305,7 +298,7 @@ def _details_form(user: User, **kwargs) -> PersonForm:
 @bp.post("/admin/people/<int:user_id>/details")
 @login_required
 def update_person(user_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     user = access.get_managed_user_or_404(current_user, user_id)
     details = _details_form(user)
     if details.validate_on_submit():
@@ -345,7 +338,7 @@ def update_person(user_id: int):
 @bp.post("/admin/people/<int:user_id>/reset-password")
 @login_required
 def reset_password(user_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     require_form_token()
     user = access.get_managed_user_or_404(current_user, user_id)
     slip = staff.reset_password(current_user, user)  # a refusal is a 403 page (OperationError)
@@ -366,7 +359,7 @@ def reactivate_person(user_id: int):
 
 
 def _set_active(user_id: int, active: bool):
-    _require_admin()
+    access.require_admin(current_user)
     require_form_token()
     user = access.get_managed_user_or_404(current_user, user_id)
     staff.set_active(current_user, user, active)
@@ -378,7 +371,7 @@ def _set_active(user_id: int, active: bool):
 @bp.post("/admin/grants/<int:grant_id>/withdraw")
 @login_required
 def withdraw_grant(grant_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     require_form_token()
     grant = access.get_grant_or_404(current_user, grant_id)
     if not access.can_withdraw(current_user, grant):
@@ -393,7 +386,7 @@ def withdraw_grant(grant_id: int):
 @bp.get("/admin/units")
 @login_required
 def units():
-    _require_admin()
+    access.require_admin(current_user)
     units = access.managed_units(current_user)
     return render_template("admin/units.html", units=units)
 
@@ -401,7 +394,7 @@ def units():
 @bp.route("/admin/units/<int:unit_id>", methods=["GET", "POST"])
 @login_required
 def unit(unit_id: int):
-    _require_admin()
+    access.require_admin(current_user)
     unit = access.get_unit_or_404(unit_id, for_manage=True, user=current_user)
     form = OrgUnitForm(obj=unit)
     child_form = OrgUnitForm(prefix="child")
