@@ -1,0 +1,26 @@
+"""credentials from elsewhere (trusted issuers, imported credentials, external rules)
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-30 08:00:00
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+import lms.core.models  # noqa: F401  (custom column types)
+
+
+# revision identifiers, used by Alembic.
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

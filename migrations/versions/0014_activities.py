@@ -1,0 +1,26 @@
+"""activities, check-in, lecturers and volunteers
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-30 08:00:00
+
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+import lms.core.models  # noqa: F401  (custom column types)
+
+
+# revision identifiers, used by Alembic.
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
