@@ -26,6 +26,17 @@ PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 _phones = itertools.count(1)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `once` check what does not depend on the database (page walks in a
+    browser, accessibility, media processing): they run in the SQLite pass only."""
+    if not PG_URL:
+        return
+    skip = pytest.mark.skip(reason="does not depend on the database: run in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(skip)
+
+
 def make_app(tmp_path: Path, **overrides):
     config = {
         "TESTING": True,
