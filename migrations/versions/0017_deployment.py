@@ -1,7 +1,7 @@
-"""elderly mode and the lesson editor
+"""deployment (worker heartbeats, backups)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30 08:00:00
 
 """
@@ -12,8 +12,8 @@ import lms.core.models  # noqa: F401  (custom column types)
 
 
 # revision identifiers, used by Alembic.
-revision = '0015'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

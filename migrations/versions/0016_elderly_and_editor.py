@@ -1,4 +1,4 @@
-"""deployment (worker heartbeats, backups)
+"""elderly mode and the lesson editor
 
 Revision ID: 0016
 Revises: 0015
