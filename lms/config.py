@@ -79,6 +79,10 @@ DEFAULTS: dict[str, Any] = {
     "LMS_ACCEL_REDIRECT_PREFIX": None,
     "LMS_TRANSCRIPT_KEY_FILE": None,
     "LMS_PUBLIC_URL": None,
+    # Fetching from other institutions (their did:web document, their revocation lists) goes
+    # only to public addresses over https; True lets it reach loopback and private addresses
+    # over plain http too (two instances on one machine in tests, a closed county network).
+    "LMS_FETCH_PRIVATE_ADDRESSES": False,
     # Certifying more 学时 than a course's measured content × (1 + margin) needs a written reason.
     "LMS_HOURS_MARGIN": 0.2,
     # Reading time of text and document lessons (lms/learning/reading.py).
