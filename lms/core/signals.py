@@ -44,3 +44,16 @@ course_changed = _signals.signal("course-changed")
 """Sent by ``courses.operations`` and ``media.operations`` with the :class:`Course` whose
 searchable content changed (title, summary, category, lessons, materials). Search listens: it
 re-indexes the course when it is published."""
+
+activity_closed = _signals.signal("activity-closed")
+"""Sent by ``activities.operations`` when an activity closes (its attendance becomes final),
+once per activity, with the :class:`Activity`. The activities feature's registry listens: it
+records the service hours of the lecturers who taught and the volunteers who served at it, and
+sends ``volunteer_served`` for each volunteer with an account."""
+
+volunteer_served = _signals.signal("volunteer-served")
+"""Sent by ``activities.registry.operations`` once per volunteer assignment whose service hours
+were just recorded (the activity closed), with the :class:`ActivityVolunteer` assignment; only
+for a volunteer linked to an account. Credits listens: it records a volunteer-service outcome
+certified in the name of the activity's unit and converts it by the rules (once per
+assignment: the registry claims the assignment with one conditional UPDATE before sending)."""
