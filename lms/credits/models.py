@@ -80,10 +80,17 @@ class OutcomeStatus(enum.StrEnum):
 class RuleMode(enum.StrEnum):
     PER_HOURS = "per_hours"
     FIXED = "fixed"
+    SOURCE = "source"  # credits from elsewhere: the issuer's own credits times a ratio
 
     @property
     def label(self) -> str:
-        return str({"per_hours": _l("按学时折算"), "fixed": _l("固定学分")}[self.value])
+        return str(
+            {
+                "per_hours": _l("按学时折算"),
+                "fixed": _l("固定学分"),
+                "source": _l("按原单位学分折算"),
+            }[self.value]
+        )
 
 
 class EntryKind(enum.StrEnum):
@@ -203,9 +210,16 @@ class ConversionRule(CreatedMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     superseded_at: Mapped[utc_datetime | None]
     retired: Mapped[bool] = mapped_column(default=False)
+    # Rules for credits from elsewhere (kind 外部转入) may name the trusted issuer and the
+    # achievement type (Open Badges ``achievementType``) they apply to; ``credit_ratio`` is the
+    # SOURCE mode's factor on the issuer's own credits.
+    issuer_id: Mapped[int | None] = mapped_column(ForeignKey("trusted_issuer.id"))
+    achievement_type: Mapped[str | None] = mapped_column(String(40))
+    credit_ratio: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
 
     category: Mapped[Category | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+    issuer: Mapped[TrustedIssuer | None] = relationship()
 
     __table_args__ = (UniqueConstraint("family_id", "version"),)
 
@@ -308,3 +322,89 @@ class StandardCredential(db.Model):
     transcript: Mapped[Transcript | None] = relationship()
 
     __table_args__ = (UniqueConstraint("status_list", "status_index"),)
+
+
+# Credits from elsewhere (学分互认) ---------------------------------------------------------------
+
+TRUSTED_CURRENT_WHERE = "retired_at IS NULL"
+
+
+class TrustedIssuer(CreatedMixin, db.Model):
+    """An institution whose credentials the county accepts, kept by a county registrar: its
+    DID, the public keys captured when it was added (from its DID document, fetched once, or
+    pasted), so that checking an upload needs no network for the key; the web origin its
+    revocation lists must come from; from which date and for which achievement types."""
+
+    id: Mapped[intpk]
+    name: Mapped[str200]
+    did: Mapped[str200]
+    keys: Mapped[list] = mapped_column(JSON)
+    did_document: Mapped[dict | None] = mapped_column(JSON)
+    origin: Mapped[str200] = mapped_column(default="")
+    trusted_from: Mapped[date]
+    achievement_types: Mapped[list] = mapped_column(JSON)
+    note: Mapped[str200] = mapped_column(default="")
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    retired_at: Mapped[utc_datetime | None]
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id])
+
+    __table_args__ = (
+        Index(
+            "ix_trusted_issuer_current",
+            "did",
+            unique=True,
+            sqlite_where=text(TRUSTED_CURRENT_WHERE),
+            postgresql_where=text(TRUSTED_CURRENT_WHERE),
+        ),
+    )
+
+    @property
+    def current(self) -> bool:
+        return self.retired_at is None
+
+
+class CredentialUpload(CreatedMixin, db.Model):
+    """A credential file from elsewhere as it was uploaded (a badge or a whole learner
+    record): the evidence behind the 外部转入 outcomes made from it."""
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("trusted_issuer.id"))
+    kind: Mapped[CredentialKind] = mapped_column(str_enum(CredentialKind))
+    credential_id: Mapped[str200]
+    sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict] = mapped_column(JSON)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+    issuer: Mapped[TrustedIssuer] = relationship()
+
+
+class ImportedCredential(db.Model):
+    """One achievement from elsewhere (a badge, alone or inside a learner record) and the
+    外部转入 outcome it became. Certified, it is posted with the idempotency key ``ledger_key``
+    (``credential:<its id>``), so it is credited once whoever uploads it how often. The nightly
+    re-check reads its bit in the issuer's status list: ``revoked_at_source`` flags it for the
+    registrars."""
+
+    id: Mapped[intpk]
+    upload_id: Mapped[int] = mapped_column(ForeignKey("credential_upload.id"), index=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("learning_outcome.id"), unique=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("trusted_issuer.id"), index=True)
+    credential_id: Mapped[str200] = mapped_column(index=True)
+    ledger_key: Mapped[str100]
+    achievement_type: Mapped[str40]
+    source_credits: Mapped[Decimal | None] = mapped_column(Numeric(9, 1))
+    position: Mapped[int | None]  # its place in the record's list; None for a lone badge
+    status_url: Mapped[str] = mapped_column(String(500), default="")
+    status_index: Mapped[int | None]
+    checked_at: Mapped[utc_datetime | None]
+    check_problem: Mapped[str] = mapped_column(String(500), default="")
+    revoked_at_source: Mapped[utc_datetime | None] = mapped_column(index=True)
+
+    upload: Mapped[CredentialUpload] = relationship()
+    outcome: Mapped[LearningOutcome] = relationship()
+    issuer: Mapped[TrustedIssuer] = relationship()
