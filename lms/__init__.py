@@ -12,9 +12,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. *config* overrides the defaults and the ``LMS_*`` environment."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from lms import accounts, admin, cli, courses, credits, learning, media, records, search
+    from lms import (
+        accounts,
+        activities,
+        admin,
+        cli,
+        courses,
+        credits,
+        learning,
+        media,
+        records,
+        search,
+    )
     from lms.accounts import auth
     from lms.accounts import cli as accounts_cli
+    from lms.activities import registry
     from lms.admin import cli as admin_cli
     from lms.config import ROOT, build_config, instance_dir
     from lms.core import jobs, openapi, retry, web
@@ -67,6 +79,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media.api_bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(learning.api_bp)
+    app.register_blueprint(activities.bp)
+    app.register_blueprint(activities.api_bp)
+    app.register_blueprint(registry.bp)
+    app.register_blueprint(registry.api_bp)
     app.register_blueprint(credits.bp)
     app.register_blueprint(credits.api_bp)
     app.register_blueprint(records.bp)
@@ -80,6 +96,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         courses.api_bp,
         media.api_bp,
         learning.api_bp,
+        activities.api_bp,
+        registry.api_bp,
         credits.api_bp,
         records.api_bp,
         search.api_bp,

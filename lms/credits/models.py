@@ -9,10 +9,22 @@ from decimal import Decimal
 from typing import Annotated
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event, text
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lms.accounts.models import OrgUnit, User
+from lms.activities.models import Attendance
 from lms.core.models import (
     CreatedMixin,
     hours,
@@ -120,7 +132,9 @@ class CreditAccount(db.Model):
     __table_args__ = (UniqueConstraint("year", "sequence"),)
 
 
-OUTCOME_ONCE_WHERE = "status IN ('pending', 'certified') AND course_id IS NULL"
+OUTCOME_ONCE_WHERE = (
+    "status IN ('pending', 'certified') AND course_id IS NULL AND attendance_id IS NULL"
+)
 
 
 class LearningOutcome(CreatedMixin, db.Model):
@@ -137,6 +151,8 @@ class LearningOutcome(CreatedMixin, db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    # An activity outcome names the attendance it stands for: one outcome per attendance.
+    attendance_id: Mapped[int | None] = mapped_column(ForeignKey("attendance.id"), unique=True)
     status: Mapped[OutcomeStatus] = mapped_column(
         str_enum(OutcomeStatus), default=OutcomeStatus.PENDING, index=True
     )
@@ -153,11 +169,13 @@ class LearningOutcome(CreatedMixin, db.Model):
     category: Mapped[Category | None] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     certifying_unit: Mapped[OrgUnit | None] = relationship()
+    attendance: Mapped[Attendance | None] = relationship()
     evidence: Mapped[list[OutcomeEvidence]] = relationship(
         back_populates="outcome", order_by="OutcomeEvidence.id"
     )
 
-    # One outcome per resident and course, however often completion is signalled; and one
+    # One outcome per resident and course, however often completion is signalled (and per
+    # attendance, however often an activity is closed); and one
     # live (pending or certified) outcome per resident for the same offline learning, however
     # often the form is sent (a double tap, a retried request).
     __table_args__ = (
@@ -408,3 +426,20 @@ class ImportedCredential(db.Model):
     upload: Mapped[CredentialUpload] = relationship()
     outcome: Mapped[LearningOutcome] = relationship()
     issuer: Mapped[TrustedIssuer] = relationship()
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed statement of every account's chain head (sequence and hash) at one moment,
+    kept for good (see ``credits.checkpoints``): ``root`` is the Merkle root over the heads,
+    ``leaves`` the heads themselves (gzip, one line per account), ``document`` the signed
+    statement exactly as published. The same files are written to the checkpoint folder
+    outside the database, so that restoring an older database cannot take them back."""
+
+    id: Mapped[intpk]
+    number: Mapped[int] = mapped_column(unique=True)
+    created_at: Mapped[utc_datetime]
+    root: Mapped[str] = mapped_column(String(64))
+    accounts: Mapped[int]
+    entries: Mapped[int]
+    document: Mapped[dict] = mapped_column(JSON)
+    leaves: Mapped[bytes] = mapped_column(LargeBinary)
