@@ -57,3 +57,14 @@ were just recorded (the activity closed), with the :class:`ActivityVolunteer` as
 for a volunteer linked to an account. Credits listens: it records a volunteer-service outcome
 certified in the name of the activity's unit and converts it by the rules (once per
 assignment: the registry claims the assignment with one conditional UPDATE before sending)."""
+
+attendance_counted = _signals.signal("attendance-counted")
+"""Sent by ``activities.operations`` with an :class:`Attendance` that now counts as learning: for
+each attendance of an activity when it closes, and for one added by a correction after that.
+Credits listens: it records an activity outcome certified in the name of the organising unit and
+posts its credits once per attendance (ledger key ``attendance:<id>``)."""
+
+attendance_voided = _signals.signal("attendance-voided")
+"""Sent by ``activities.operations.void_attendance`` with the counted :class:`Attendance` an
+organiser struck out after closing, and ``actor`` and ``reason``. Credits listens: it reverses the
+attendance's credits (if any were posted) and revokes its outcome."""
