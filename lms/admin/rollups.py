@@ -2,7 +2,7 @@
 
 A resident *took part* in a period when they have at least one learning record in it (DESIGN.md):
 a lesson studied (a video visit with watched time credited, or a lesson completed), a course
-completed, an outcome certified. Credits issued are the ledger's postings (reversals negative)
+completed, an activity attended (on the day of the check-in), an outcome certified. Credits issued are the ledger's postings (reversals negative)
 and learning hours (学时) the hours of certified outcomes, both on the day they were posted or
 certified. Days are local days (the display zone).
 
@@ -53,6 +53,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from lms.accounts.models import OrgUnit, User
+from lms.activities.models import Attendance
 from lms.core.models import utc_datetime
 from lms.core.time import display_zone, local_date, utcnow
 from lms.courses.models import Course, Lesson
@@ -146,6 +147,7 @@ Index("ix_lesson_progress_completed_at", LessonProgress.completed_at)
 Index("ix_enrolment_completed_at", Enrolment.completed_at)
 Index("ix_learning_outcome_decided_at", LearningOutcome.decided_at)
 Index("ix_ledger_entry_occurred_at", LedgerEntry.occurred_at)
+Index("ix_attendance_checked_in_at", Attendance.checked_in_at)
 
 
 # SQL pieces that differ between SQLite and PostgreSQL -----------------------------------------
@@ -259,6 +261,16 @@ def _records(since: datetime | None):
         LearningOutcome.decided_at.is_not(None),
         LearningOutcome.status == OutcomeStatus.CERTIFIED,
     )
+    # Attending counts the day of the check-in; its 学时 come with the activity outcome the
+    # close certifies, like a course's with its completion outcome.
+    attendances = select(
+        Attendance.user_id,
+        Attendance.checked_in_at,
+        literal(UNCATEGORISED),
+        literal(1),
+        dec0,
+        dec0,
+    ).where(after(Attendance.checked_in_at), Attendance.voided_at.is_(None))
     postings = (
         select(
             CreditAccount.user_id,
@@ -272,7 +284,7 @@ def _records(since: datetime | None):
         .outerjoin(LearningOutcome, LearningOutcome.id == LedgerEntry.outcome_id)
         .where(after(LedgerEntry.occurred_at))
     )
-    return union_all(visits, lessons, courses, outcomes, postings).subquery("record")
+    return union_all(visits, lessons, courses, attendances, outcomes, postings).subquery("record")
 
 
 # Refreshing ----------------------------------------------------------------------------------

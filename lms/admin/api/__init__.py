@@ -1,3 +1,8 @@
 """The admin API, one module per sub-feature."""
 
-from lms.admin.api import audit, imports, participation  # noqa: F401  (routes register on import)
+from lms.admin.api import (  # noqa: F401  (routes register on import)
+    activity_reports,
+    audit,
+    imports,
+    participation,
+)

@@ -1,3 +1,8 @@
 """The admin pages, one module per sub-feature."""
 
-from lms.admin.views import audit, imports, participation  # noqa: F401  (routes register on import)
+from lms.admin.views import (  # noqa: F401  (routes register on import)
+    activity_reports,
+    audit,
+    imports,
+    participation,
+)
