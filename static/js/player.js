@@ -21,6 +21,7 @@
   if (!video || !window.fetch) return;
 
   var HEARTBEAT_MS = 15000;
+  var FIRST_HEARTBEAT_MS = 5000;
   var NEAR_END_S = 5;
   var data = video.dataset;
   var duration = Number(data.duration) || 0;
@@ -331,6 +332,8 @@
       done.hidden = false;
       var rule = document.querySelector("[data-player-rule]");
       if (rule) rule.hidden = true;
+      var next = document.querySelector("[data-next-lesson]");   // the next lesson, offered
+      if (next) next.hidden = false;
     }
   }
 
@@ -372,6 +375,8 @@
   video.addEventListener("play", function () {
     if (!played) {
       played = true;
+      // The first report comes early, so the 已看 figure moves soon after pressing play.
+      window.setTimeout(function () { if (!video.paused) heartbeat(false); }, FIRST_HEARTBEAT_MS);
       if (hls) {
         hls.config.maxBufferLength = BUFFER_S;
         hls.config.maxMaxBufferLength = 600;
