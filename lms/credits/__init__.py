@@ -49,4 +49,4 @@ signals.course_completed.connect(_course_completed)
 # The catalogue shows (pages and API) the credits a course earns as the bank converts them.
 register_credit_figure(_course_credits)
 
-from lms.credits import api, views  # noqa: E402,F401  (routes register on import)
+from lms.credits import api, tasks, views  # noqa: E402,F401  (routes and jobs register on import)

@@ -11,7 +11,7 @@ from flask import abort, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms.accounts.access import grant_units, has_role_over, within
+from lms.accounts.access import grant_units, has_role_over, is_county_admin, within
 from lms.accounts.models import OrgUnit, Role, User
 from lms.courses import access as courses_access
 from lms.courses.models import Course, CourseStatus
@@ -81,6 +81,16 @@ def require_registrar(viewer: User) -> None:
     """The registrars' pages and lists: 403 for anyone else."""
     if not is_registrar(viewer):
         abort(403, _("您不是学分银行专员"))
+
+
+def can_make_checkpoint(user: User) -> bool:
+    """Ledger checkpoints on demand: county registrars and county administrators."""
+    return user.is_authenticated and (can_keep_rules(user) or is_county_admin(user))
+
+
+def require_checkpoint_maker(viewer: User) -> None:
+    if not can_make_checkpoint(viewer):
+        abort(403, _("只有县级学分银行专员或县级管理员可以生成账本检查点"))
 
 
 def require_rule_keeper(viewer: User) -> None:

@@ -139,6 +139,7 @@ def render_transcript_pdf(snapshot: dict[str, Any]) -> bytes:
                 (_("核验码"), _verification_code(snapshot["verify_url"])),
                 (_("签发时间"), _display_time(snapshot["issued_at"])),
                 (_("签发单位"), issuer),
+                *_checkpoint_fact(snapshot.get("checkpoint")),
             ],
             snapshot["verify_url"],
         ),
@@ -150,6 +151,22 @@ def render_transcript_pdf(snapshot: dict[str, Any]) -> bytes:
         # Every page names the document and its holder, in case the pages come apart.
         footer=f"{issuer} · {_('学分证明')} {serial} · {snapshot['holder']['name']}",
     )
+
+
+def _checkpoint_fact(checkpoint: Any) -> list[tuple[str, str]]:
+    """The ledger checkpoint a transcript was issued under (none on older transcripts)."""
+    if not isinstance(checkpoint, dict):
+        return []
+    return [
+        (
+            _("账本检查点"),
+            _(
+                "第 %(number)s 号（%(root)s…）",
+                number=checkpoint.get("number"),
+                root=str(checkpoint.get("root", ""))[:16],
+            ),
+        )
+    ]
 
 
 def render_learning_file_pdf(

@@ -19,8 +19,19 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('ledger_checkpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('created_at', lms.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('root', sa.String(length=64), nullable=False),
+    sa.Column('accounts', sa.Integer(), nullable=False),
+    sa.Column('entries', sa.Integer(), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('leaves', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_checkpoint')),
+    sa.UniqueConstraint('number', name=op.f('uq_ledger_checkpoint_number'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('ledger_checkpoint')

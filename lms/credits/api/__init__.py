@@ -4,6 +4,7 @@ public verification)."""
 
 from lms.credits.api import (  # noqa: F401  (routes)
     accounts,
+    checkpoints,
     course_hours,
     credentials,
     outcomes,

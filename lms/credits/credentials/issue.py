@@ -20,7 +20,7 @@ from lms.accounts.models import User
 from lms.core.errors import Conflict, OperationError
 from lms.core.rows import add_unique
 from lms.core.time import utcnow
-from lms.credits import access, signing
+from lms.credits import access, checkpoints, signing
 from lms.credits.credentials import status
 from lms.credits.credentials.did import public_base, site_did, verification_method
 from lms.credits.credentials.jsonld import CLR_V2, CREDENTIALS_V2, OB_V3
@@ -84,6 +84,35 @@ def identifiers(user: User) -> list[dict[str, Any]]:
     ]
 
 
+def checkpoint_evidence() -> list[dict[str, Any]]:
+    """The ledger checkpoint a credential is issued under, as Open Badges ``Evidence`` (a type
+    and properties the vendored OB 3.0 context defines, so any verifier reads it): its public
+    address, number and Merkle root. Nothing before the first checkpoint."""
+    checkpoint = checkpoints.reference()
+    if checkpoint is None:
+        return []
+    return [
+        {
+            "id": checkpoint["url"],
+            "type": ["Evidence"],
+            "name": _("学分账本检查点 第 %(number)s 号", number=checkpoint["number"]),
+            "description": _(
+                "签发时学分账本最新的签名检查点（编号 %(number)s，Merkle 根 %(root)s）。",
+                number=checkpoint["number"],
+                root=checkpoint["root"],
+            ),
+            "genre": "LedgerCheckpoint",
+        }
+    ]
+
+
+def _with_evidence(document: dict[str, Any]) -> dict[str, Any]:
+    evidence = checkpoint_evidence()
+    if evidence:
+        document["evidence"] = evidence
+    return document
+
+
 def _sign(document: dict[str, Any], created: str) -> dict[str, Any]:
     key = signing.signing_key()
     return add_proof(document, key, verification_method(key.public_key()), created)
@@ -136,7 +165,8 @@ def badge_for_entry(entry: LedgerEntry) -> StandardCredential:
     def build(list_no: int, index: int, credential_id: str, now: datetime) -> dict[str, Any]:
         with force_locale(current_app.config["LMS_LOCALES"][0]):
             return _sign(
-                _badge(entry, outcome, user, list_no, index, credential_id, now), xsd_time(now)
+                _with_evidence(_badge(entry, outcome, user, list_no, index, credential_id, now)),
+                xsd_time(now),
             )
 
     return _store(CredentialKind.BADGE, user, build, entry_id=entry.id)
@@ -281,6 +311,6 @@ def record_for_transcript(transcript: Transcript) -> StandardCredential:
                 },
                 "credentialStatus": status.entry(list_no, index),
             }
-            return _sign(document, xsd_time(now))
+            return _sign(_with_evidence(document), xsd_time(now))
 
     return _store(CredentialKind.RECORD, user, build, transcript_id=transcript.id)

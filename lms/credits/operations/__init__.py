@@ -14,6 +14,7 @@ from lms.credits.operations.accounts import (
     open_missing_accounts,
     post_entry,
 )
+from lms.credits.operations.checkpoints import create_checkpoint
 from lms.credits.operations.course_hours import Measured, certify_course_hours, measure_course
 from lms.credits.operations.outcomes import (
     certify_outcome,
@@ -46,6 +47,7 @@ __all__ = [
     "certify_course_hours",
     "certify_outcome",
     "convert",
+    "create_checkpoint",
     "credits_for_course",
     "current_rules",
     "describe_rule",

@@ -16,7 +16,7 @@ from lms.accounts.models import User
 from lms.core.errors import Conflict
 from lms.core.time import local, local_date, utcnow
 from lms.core.web import site_url
-from lms.credits import access, signing
+from lms.credits import access, checkpoints, signing
 from lms.credits.models import (
     CreditAccount,
     EntryKind,
@@ -103,6 +103,12 @@ def issue_transcript(user: User, *, now: datetime | None = None) -> Transcript:
         "total_credits": f"{total_credits:.1f}",
         "verify_url": site_url("credits.verify", serial=serial, code=code, external=True),
     }
+    # The ledger checkpoint it was issued under: whoever holds the transcript can later ask
+    # `lms credits verify-ledger --checkpoint <url>` (or any auditor) whether the ledger still
+    # holds every entry that checkpoint saw.
+    checkpoint = checkpoints.reference()
+    if checkpoint is not None:
+        payload["checkpoint"] = checkpoint
     transcript = Transcript(
         serial=serial,
         code=code,

@@ -4,6 +4,7 @@ conversion rules, transcripts (with the public verify page)."""
 
 from lms.credits.views import (  # noqa: F401  (routes)
     accounts,
+    checkpoints,
     course_hours,
     credentials,
     outcomes,
