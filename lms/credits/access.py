@@ -24,6 +24,7 @@ from lms.credits.models import (
     OutcomeKind,
     OutcomeStatus,
     Transcript,
+    TrustedIssuer,
 )
 from lms.extensions import db
 
@@ -91,6 +92,12 @@ def can_make_checkpoint(user: User) -> bool:
 def require_checkpoint_maker(viewer: User) -> None:
     if not can_make_checkpoint(viewer):
         abort(403, _("只有县级学分银行专员或县级管理员可以生成账本检查点"))
+
+
+def require_trust_keeper(viewer: User) -> None:
+    """Keeping the list of trusted issuers (学分互认): county registrars only."""
+    if not can_keep_rules(viewer):
+        abort(403, _("只有县级学分银行专员可以维护互认的可信单位名单"))
 
 
 def require_rule_keeper(viewer: User) -> None:
@@ -163,6 +170,24 @@ def get_rule_or_404(rule_id: int, *, current: bool = False) -> ConversionRule:
     if rule is None or (current and not rule.current):
         abort(404)
     return rule
+
+
+def get_trusted_issuer_or_404(issuer_id: int) -> TrustedIssuer:
+    """A trusted issuer (the trust list is shown to every registrar)."""
+    issuer = db.session.get(TrustedIssuer, issuer_id)
+    if issuer is None:
+        abort(404)
+    return issuer
+
+
+def current_trusted_issuers() -> list[TrustedIssuer]:
+    return list(
+        db.session.scalars(
+            select(TrustedIssuer)
+            .where(TrustedIssuer.retired_at.is_(None))
+            .order_by(TrustedIssuer.name, TrustedIssuer.id)
+        )
+    )
 
 
 def get_transcript_or_404(serial: str, viewer: User) -> Transcript:

@@ -9,6 +9,7 @@ from wtforms import (
     DecimalField,
     MultipleFileField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -16,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from lms.core.forms import Form
+from lms.credits.credentials.foreign import ACHIEVEMENT_TYPES
 from lms.credits.models import OutcomeKind, RuleMode
 
 
@@ -86,6 +88,14 @@ class RuleForm(Form):
         validators=[Optional()],
         render_kw={"inputmode": "decimal"},
     )
+    credit_ratio = DecimalField(
+        _l("原单位 1 学分折算为本县多少学分"),
+        places=1,
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal"},
+    )
+    issuer_id = SelectField(_l("签发单位（只对外部转入有意义）"), coerce=int, default=0)
+    achievement_type = SelectField(_l("成果类型（只对外部转入有意义）"), default="")
     yearly_cap = DecimalField(
         _l("每年上限（学分，选填）"),
         places=1,
@@ -96,10 +106,16 @@ class RuleForm(Form):
     valid_until = DateField(_l("截止日期（选填）"), validators=[Optional()])
     note = StringField(_l("说明（选填）"), validators=[Length(max=200)])
 
-    def __init__(self, *args, categories=(), **kwargs):
+    def __init__(self, *args, categories=(), issuers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = rule_kind_choices()
         self.category_id.choices = category_choices(categories)
+        self.issuer_id.choices = [SelectChoice(0, _l("所有可信单位"))] + [
+            SelectChoice(issuer.id, issuer.name) for issuer in issuers
+        ]
+        self.achievement_type.choices = [SelectChoice("", _l("所有类型"))] + [
+            SelectChoice(value, label) for value, label in ACHIEVEMENT_TYPES.items()
+        ]
 
 
 class PreviewForm(Form):
@@ -147,4 +163,46 @@ class CourseHoursForm(Form):
         _l("理由（认定学时明显多于实测内容时必填）"),
         validators=[Optional(), Length(max=500)],
         render_kw={"rows": 2},
+    )
+
+
+class TrustedIssuerForm(Form):
+    """A county registrar adds an institution to the trust list (学分互认)."""
+
+    name = StringField(
+        _l("单位名称"), validators=[DataRequired(_l("请填写单位名称")), Length(max=200)]
+    )
+    did = StringField(
+        _l("单位的 DID（did:web:… 或 did:key:…）"),
+        validators=[DataRequired(_l("请填写对方的 DID")), Length(max=200)],
+    )
+    trusted_from = DateField(
+        _l("从哪一天签发的凭证起互认"), validators=[InputRequired(_l("请填写日期"))]
+    )
+    achievement_types = SelectMultipleField(_l("互认的成果类型"))
+    origin = StringField(_l("对方网站地址（did:web 不必填）"), validators=[Length(max=200)])
+    public_key = StringField(
+        _l("公钥（选填，z6Mk 开头；不联网时填写）"), validators=[Length(max=200)]
+    )
+    did_document = TextAreaField(
+        _l("DID 文档（选填；不联网时粘贴）"), validators=[Length(max=100_000)]
+    )
+    note = StringField(_l("说明（选填）"), validators=[Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.achievement_types.choices = [
+            SelectChoice(value, label) for value, label in ACHIEVEMENT_TYPES.items()
+        ]
+
+
+class ImportForm(Form):
+    document = FileField(
+        _l("凭证文件（外单位的数字学分凭证或数字学习档案，JSON）"),
+        render_kw={"accept": "application/json,application/ld+json,.json,.jsonld"},
+    )
+    phone = StringField(
+        _l("居民手机号（专员代居民转入时填写）"),
+        validators=[Optional(), Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )

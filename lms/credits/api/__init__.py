@@ -10,4 +10,5 @@ from lms.credits.api import (  # noqa: F401  (routes)
     outcomes,
     rules,
     transcripts,
+    transfers,
 )

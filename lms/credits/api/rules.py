@@ -15,7 +15,7 @@ from lms.core.time import local_date, utcnow
 from lms.courses.models import Category
 from lms.credits import access, api_bp, operations
 from lms.credits.api.accounts import credits_number
-from lms.credits.models import ConversionRule, OutcomeKind, RuleMode
+from lms.credits.models import ConversionRule, OutcomeKind, RuleMode, TrustedIssuer
 from lms.extensions import db
 
 Kind = Literal["online_course", "training", "certificate", "volunteer", "activity", "transfer"]
@@ -36,6 +36,9 @@ class RuleOut(BaseModel):
     note: str
     current: bool
     description: str
+    issuer_id: int | None = None
+    achievement_type: str | None = None
+    credit_ratio: float | None = None
 
 
 def _rule_out(rule: ConversionRule) -> dict:
@@ -54,6 +57,9 @@ def _rule_out(rule: ConversionRule) -> dict:
         note=rule.note,
         current=rule.current,
         description=operations.describe_rule(rule),
+        issuer_id=rule.issuer_id,
+        achievement_type=rule.achievement_type,
+        credit_ratio=credits_number(rule.credit_ratio),
     ).model_dump(mode="json")
 
 
@@ -74,7 +80,16 @@ def list_rules():
 class RuleIn(Schema):
     kind: Kind
     category_id: Id | None = None
-    mode: Literal["per_hours", "fixed"]
+    mode: Literal["per_hours", "fixed", "source"]
+    issuer_id: Id | None = Field(None, description="外部转入：只适用于这个可信签发单位")
+    achievement_type: str | None = Field(
+        None,
+        max_length=40,
+        description="外部转入：只适用于这种成果类型（Open Badges achievementType）",
+    )
+    credit_ratio: Decimal | None = Field(
+        None, allow_inf_nan=False, description="按原单位学分折算（mode=source）的倍数"
+    )
     hours_per_credit: Decimal | None = Field(None, allow_inf_nan=False)
     fixed_credits: Decimal | None = Field(None, allow_inf_nan=False)
     yearly_cap: Decimal | None = Field(None, allow_inf_nan=False)
@@ -106,7 +121,20 @@ def _save_rule(body: RuleIn, replaces: ConversionRule | None) -> ConversionRule:
         valid_until=body.valid_until,
         note=body.note,
         replaces=replaces,
+        issuer=_issuer(body.issuer_id),
+        achievement_type=body.achievement_type,
+        credit_ratio=body.credit_ratio,
     )
+
+
+def _issuer(issuer_id: int | None) -> TrustedIssuer | None:
+    if issuer_id is None:
+        return None
+    issuer = db.session.get(TrustedIssuer, issuer_id)
+    if issuer is None:
+        message = _("没有这个可信签发单位")
+        raise ApiError(422, "validation_error", message, {"issuer_id": [message]})
+    return issuer
 
 
 @endpoint(

@@ -157,13 +157,10 @@ def _time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def check_credential(
-    document: dict[str, Any], *, nested: bool = False, covered: bool = False
-) -> Finding:
-    """Check a badge or learner record: its contexts, its proof against the site's keys, its
-    dates and its status bit; a learner record's badges each the same way, except that their
-    own proofs are not checked again (*covered*): the record's proof, already checked, covers
-    every character of them."""
+def check_form(document: dict[str, Any]) -> tuple[str, dict[str, Any]] | Finding:
+    """The checks of a badge or learner record that need no key: vendored contexts only, the
+    credential types, one eddsa-rdfc-2022 proof of the right form. Returns (kind, proof), or
+    the refusal. Used for the site's own credentials and for those from elsewhere alike."""
     contexts = document.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] != CREDENTIALS_V2:
         return _refuse(_("这不是符合 W3C 可验证凭证 2.0 规范的凭证（@context 不正确）"))
@@ -190,18 +187,14 @@ def check_credential(
         isinstance(proof.get(name), str) for name in ("proofValue", "verificationMethod", "created")
     ):
         return _refuse(_("电子签名的格式不正确"), kind)
-    issuer = _issuer_id(document.get("issuer"))
-    method = proof["verificationMethod"]
-    if issuer != did.site_did() or not method.startswith(issuer + "#"):
-        return _refuse(
-            _("不是本平台签发的凭证（签发者：%(issuer)s）", issuer=(issuer or _("未写明"))[:100]),
-            kind,
-        )
-    key = did.key_for(method)
-    if key is None:
-        return _refuse(_("签名所用的密钥不是本平台的，无法确认凭证真伪"), kind)
+    return kind, proof
+
+
+def check_proof(document: dict[str, Any], key, kind: str) -> Finding | None:
+    """None when *document*'s proof is *key*'s signature over it, else the refusal (a
+    canonicalisation failure of any kind included: never an exception)."""
     try:
-        genuine = covered or verify_proof(document, key)
+        genuine = verify_proof(document, key)
     except RemoteDocumentRefused as refused:
         return _refuse(
             _("凭证引用了本平台不认识的文档（%(url)s），本平台不会联网获取", url=refused.url[:100]),
@@ -223,7 +216,12 @@ def check_credential(
         return _refuse(_("凭证的内容不符合 JSON-LD 规范，无法核验"), kind)
     if not genuine:
         return _refuse(_("签名与内容不符，文件可能被改动过"), kind)
+    return None
 
+
+def check_dates(document: dict[str, Any], kind: str) -> Finding | None:
+    """None when *document* is in force now (``validFrom`` past, ``validUntil`` not), else the
+    refusal."""
     now = utcnow()
     valid_from = _time(document.get("validFrom"))
     if valid_from is None:
@@ -234,6 +232,35 @@ def check_credential(
         valid_until = _time(document.get("validUntil"))
         if valid_until is None or valid_until < now:
             return _refuse(_("凭证已过有效期"), kind)
+    return None
+
+
+def check_credential(
+    document: dict[str, Any], *, nested: bool = False, covered: bool = False
+) -> Finding:
+    """Check a badge or learner record: its contexts, its proof against the site's keys, its
+    dates and its status bit; a learner record's badges each the same way, except that their
+    own proofs are not checked again (*covered*): the record's proof, already checked, covers
+    every character of them."""
+    form = check_form(document)
+    if isinstance(form, Finding):
+        return form
+    kind, proof = form
+    issuer = _issuer_id(document.get("issuer"))
+    method = proof["verificationMethod"]
+    if issuer != did.site_did() or not method.startswith(issuer + "#"):
+        return _refuse(
+            _("不是本平台签发的凭证（签发者：%(issuer)s）", issuer=(issuer or _("未写明"))[:100]),
+            kind,
+        )
+    key = did.key_for(method)
+    if key is None:
+        return _refuse(_("签名所用的密钥不是本平台的，无法确认凭证真伪"), kind)
+    refusal = None if covered else check_proof(document, key, kind)
+    if refusal is None:
+        refusal = check_dates(document, kind)
+    if refusal is not None:
+        return refusal
 
     place = _status_place(document.get("credentialStatus"))
     if place is None:

@@ -37,12 +37,20 @@ from lms.credits.operations.rules import (
     save_rule,
 )
 from lms.credits.operations.transcripts import issue_transcript, standing_entries
+from lms.credits.operations.transfers import (
+    add_trusted_issuer,
+    flagged_imports,
+    import_credential,
+    recheck_imported,
+    retire_trusted_issuer,
+)
 
 __all__ = [
     "DEFAULT_HOURS_PER_CREDIT",
     "Conversion",
     "Measured",
     "account_for",
+    "add_trusted_issuer",
     "applicable_rule",
     "certify_course_hours",
     "certify_outcome",
@@ -54,6 +62,8 @@ __all__ = [
     "earned_this_year",
     "entries_newest_first",
     "find_entry",
+    "flagged_imports",
+    "import_credential",
     "issue_transcript",
     "lock_account",
     "measure_course",
@@ -63,8 +73,10 @@ __all__ = [
     "post_course_completion",
     "post_entry",
     "record_course_completion",
+    "recheck_imported",
     "reject_outcome",
     "retire_rule",
+    "retire_trusted_issuer",
     "reverse_entry",
     "save_rule",
     "standing_entries",

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import OrgUnit, User
 from lms.accounts.operations import notify
@@ -28,6 +29,7 @@ from lms.credits.models import (
     Transcript,
     TranscriptEntry,
 )
+from lms.credits.operations import transfers
 from lms.credits.operations.accounts import find_entry, lock_account, open_account, post_entry
 from lms.credits.operations.rules import convert
 from lms.extensions import db
@@ -158,27 +160,46 @@ def _deposit(
     *,
     now: datetime | None = None,
 ):
+    # A credential from elsewhere is posted under its own id (``credential:<id>``), so the same
+    # credential is credited once, whoever uploaded it and however often.
+    imported = transfers.imported_for(outcome)
+    key = imported.ledger_key if imported is not None else f"outcome:{outcome.id}"
+    if outcome.attendance_id is not None:
+        key = f"attendance:{outcome.attendance_id}"  # one posting per attendance at an activity
+    if imported is not None and find_entry(key) is not None:
+        raise Conflict(_("这份凭证的学分已经记入过，同一份凭证只能转入一次"))
     conversion = convert(
         outcome.kind,
         outcome.hours,
         category_id=outcome.category_id,
         on=outcome.occurred_on,
         account=account,
+        issuer_id=imported.issuer_id if imported else None,
+        achievement_type=imported.achievement_type if imported else None,
+        source_credits=imported.source_credits if imported else None,
     )
     outcome.credits = conversion.awarded
     db.session.flush()
     if conversion.awarded <= 0:
         return None, conversion
-    entry, _new = post_entry(
-        account,
-        key=f"outcome:{outcome.id}",
-        amount=conversion.awarded,
-        outcome=outcome,
-        rule=conversion.rule,
-        memo=conversion.rule_text,
-        posted_by=posted_by,
-        now=now,
-    )
+    try:
+        # In a savepoint: a parallel certification of the same credential for another
+        # resident (another account, so not serialised by its lock) takes the key first.
+        with db.session.begin_nested():
+            entry, new = post_entry(
+                account,
+                key=key,
+                amount=conversion.awarded,
+                outcome=outcome,
+                rule=conversion.rule,
+                memo=conversion.rule_text,
+                posted_by=posted_by,
+                now=now,
+            )
+    except IntegrityError:
+        raise Conflict(_("这份凭证的学分已经记入过，同一份凭证只能转入一次")) from None
+    if not new and entry.outcome_id != outcome.id:
+        raise Conflict(_("这份凭证的学分已经记入过，同一份凭证只能转入一次"))
     return entry, conversion
 
 
@@ -305,6 +326,12 @@ def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> Ledger
     if entry.kind is not EntryKind.DEPOSIT:
         raise Conflict(_("冲正记录不能再被冲正"))
     reason = _clean_reason(reason, _("请写明冲正的原因"))
+    return _reverse(entry, registrar, reason)
+
+
+def _reverse(entry: LedgerEntry, actor: User, reason: str) -> LedgerEntry:
+    """Post the reversal of *entry* (who may, and why, decided by the caller), revoke its
+    outcome and every transcript that lists it, and tell the holder."""
     account = entry.account
     lock_account(account)
     if find_entry(f"reversal:{entry.id}") is not None:
@@ -317,7 +344,7 @@ def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> Ledger
         outcome=entry.outcome,
         reverses=entry,
         memo=reason,
-        posted_by=registrar,
+        posted_by=actor,
     )
     if entry.outcome is not None:
         db.session.execute(
@@ -326,7 +353,7 @@ def reverse_entry(registrar: User, entry: LedgerEntry, *, reason: str) -> Ledger
             .values(
                 status=OutcomeStatus.REVOKED,
                 reason=reason,
-                decided_by_id=registrar.id,
+                decided_by_id=actor.id,
                 decided_at=utcnow(),
             )
             .execution_options(synchronize_session=False)

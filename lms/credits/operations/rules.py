@@ -17,10 +17,12 @@ from lms.credits import ledger
 from lms.credits.models import (
     ConversionRule,
     CreditAccount,
+    ImportedCredential,
     LearningOutcome,
     LedgerEntry,
     OutcomeKind,
     RuleMode,
+    TrustedIssuer,
 )
 from lms.extensions import db
 
@@ -47,6 +49,8 @@ def describe_rule(rule: ConversionRule | None) -> str:
         return _("默认规则：每 %(n)s 学时折算 1 学分", n=DEFAULT_HOURS_PER_CREDIT)
     if rule.mode is RuleMode.FIXED:
         text = _("每项成果 %(n)s 学分", n=_trim(rule.fixed_credits))
+    elif rule.mode is RuleMode.SOURCE:
+        text = _("按原单位学分的 %(n)s 倍折算", n=_trim(rule.credit_ratio))
     else:
         text = _("每 %(n)s 学时折算 1 学分", n=_trim(rule.hours_per_credit))
     if rule.yearly_cap is not None:
@@ -68,26 +72,51 @@ def current_rules() -> list[ConversionRule]:
     )
 
 
-def applicable_rule(kind: OutcomeKind, category_id: int | None, on: date) -> ConversionRule | None:
-    """The current rule for *kind* on the day *on*: one for the outcome's category if there is
-    one, else one for all categories; None means the default rule."""
+def applicable_rule(
+    kind: OutcomeKind,
+    category_id: int | None,
+    on: date,
+    *,
+    issuer_id: int | None = None,
+    achievement_type: str | None = None,
+) -> ConversionRule | None:
+    """The current rule for *kind* on the day *on*: the most specific one (for the outcome's
+    category; for credits from elsewhere, for its issuer and achievement type) before one for
+    all; None means the default rule."""
     candidates = [
         rule
         for rule in current_rules()
         if rule.kind is kind
         and rule.category_id in (None, category_id)
+        and rule.issuer_id in (None, issuer_id)
+        and rule.achievement_type in (None, achievement_type)
         and (rule.valid_from is None or rule.valid_from <= on)
         and (rule.valid_until is None or on <= rule.valid_until)
     ]
-    candidates.sort(key=lambda rule: (rule.category_id is None, -rule.id))
+    candidates.sort(
+        key=lambda rule: (
+            rule.issuer_id is None,
+            rule.achievement_type is None,
+            rule.category_id is None,
+            -rule.id,
+        )
+    )
     return candidates[0] if candidates else None
 
 
-def earned_this_year(account: CreditAccount | None, kind: OutcomeKind, year: int) -> Decimal:
-    """Credits already posted (net of reversals) for outcomes of *kind* that happened in *year*."""
+def earned_this_year(
+    account: CreditAccount | None,
+    kind: OutcomeKind,
+    year: int,
+    *,
+    rule: ConversionRule | None = None,
+) -> Decimal:
+    """Credits already posted (net of reversals) for outcomes of *kind* that happened in *year*;
+    with a rule for credits from elsewhere that names an issuer or achievement type, only
+    those (its cap is on them)."""
     if account is None:
         return Decimal("0.0")
-    total = db.session.scalar(
+    query = (
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))
         .join(LearningOutcome, LedgerEntry.outcome_id == LearningOutcome.id)
         .where(
@@ -97,7 +126,13 @@ def earned_this_year(account: CreditAccount | None, kind: OutcomeKind, year: int
             LearningOutcome.occurred_on <= date(year, 12, 31),
         )
     )
-    return Decimal(total)
+    if rule is not None and (rule.issuer_id is not None or rule.achievement_type is not None):
+        query = query.join(ImportedCredential, ImportedCredential.outcome_id == LearningOutcome.id)
+        if rule.issuer_id is not None:
+            query = query.where(ImportedCredential.issuer_id == rule.issuer_id)
+        if rule.achievement_type is not None:
+            query = query.where(ImportedCredential.achievement_type == rule.achievement_type)
+    return Decimal(db.session.scalar(query))
 
 
 def convert(
@@ -107,17 +142,26 @@ def convert(
     category_id: int | None,
     on: date,
     account: CreditAccount | None = None,
+    issuer_id: int | None = None,
+    achievement_type: str | None = None,
+    source_credits: Decimal | None = None,
 ) -> Conversion:
-    """Apply the rule for an outcome (also the preview: nothing is written)."""
-    rule = applicable_rule(kind, category_id, on)
+    """Apply the rule for an outcome (also the preview: nothing is written). Credits from
+    elsewhere also give their issuer, achievement type and the issuer's own credits."""
+    rule = applicable_rule(
+        kind, category_id, on, issuer_id=issuer_id, achievement_type=achievement_type
+    )
     if rule is not None and rule.mode is RuleMode.FIXED:
         computed = ledger.quantize(rule.fixed_credits or 0)
+    elif rule is not None and rule.mode is RuleMode.SOURCE:
+        computed = ledger.quantize((source_credits or Decimal(0)) * (rule.credit_ratio or 0))
     else:
         per = rule.hours_per_credit if rule is not None else DEFAULT_HOURS_PER_CREDIT
         computed = ledger.quantize(Decimal(hours) / per)
     awarded = computed
     if rule is not None and rule.yearly_cap is not None:
-        room = max(Decimal("0.0"), rule.yearly_cap - earned_this_year(account, kind, on.year))
+        earned = earned_this_year(account, kind, on.year, rule=rule)
+        room = max(Decimal("0.0"), rule.yearly_cap - earned)
         awarded = min(computed, ledger.quantize(room))
     return Conversion(rule=rule, computed=computed, awarded=awarded, capped=awarded < computed)
 
@@ -166,22 +210,37 @@ def save_rule(
     valid_until: date | None = None,
     note: str = "",
     replaces: ConversionRule | None = None,
+    issuer: TrustedIssuer | None = None,
+    achievement_type: str | None = None,
+    credit_ratio=None,
 ) -> ConversionRule:
     """Publish a rule, or a new version of *replaces*. The old version stays, superseded, so
     entries that name it still say how they were computed. Who may keep rules is asked of
     ``access.require_rule_keeper`` by the caller."""
     if replaces is not None and not replaces.current:
         raise Conflict(_("这条规则已经被修改过，请在最新版本上修改"))
-    per = fixed = None
+    per = fixed = ratio = None
+    if kind is not OutcomeKind.TRANSFER and (
+        issuer is not None or achievement_type or mode is RuleMode.SOURCE
+    ):
+        raise field_error("kind", _("按签发单位、成果类型或原单位学分折算只适用于外部转入"))
+    achievement_type = achievement_type or None
+    if achievement_type is not None and len(achievement_type) > 40:
+        raise field_error("achievement_type", _("成果类型不正确"))
     if mode is RuleMode.PER_HOURS:
         per = _decimal("hours_per_credit", hours_per_credit, maximum=Decimal("1000"))
+    elif mode is RuleMode.SOURCE:
+        ratio = _decimal("credit_ratio", credit_ratio, maximum=Decimal("10"))
     else:
         fixed = _decimal("fixed_credits", fixed_credits, maximum=Decimal("100"))
     cap = _decimal("yearly_cap", yearly_cap, allow_empty=True, maximum=Decimal("1000"))
     if valid_from and valid_until and valid_until < valid_from:
         raise field_error("valid_until", _("结束日期不能早于开始日期"))
     if replaces is None and any(
-        rule.kind is kind and rule.category_id == (category.id if category else None)
+        rule.kind is kind
+        and rule.category_id == (category.id if category else None)
+        and rule.issuer_id == (issuer.id if issuer else None)
+        and rule.achievement_type == achievement_type
         for rule in current_rules()
     ):
         raise Conflict(_("这一类成果已有现行规则，请点“修改”生成新版本"))
@@ -198,6 +257,9 @@ def save_rule(
         valid_until=valid_until,
         note=" ".join((note or "").split())[:200],
         created_by_id=actor.id,
+        issuer_id=issuer.id if issuer else None,
+        achievement_type=achievement_type,
+        credit_ratio=ratio,
     )
     db.session.add(rule)
     if replaces is not None:

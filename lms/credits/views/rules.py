@@ -14,7 +14,7 @@ from lms.core.web import int_arg
 from lms.courses.models import Category
 from lms.credits import access, bp, operations
 from lms.credits.forms import PreviewForm, RuleForm
-from lms.credits.models import ConversionRule, OutcomeKind, RuleMode
+from lms.credits.models import ConversionRule, OutcomeKind, RuleMode, TrustedIssuer
 from lms.extensions import db
 
 
@@ -32,7 +32,9 @@ def rules():
     rule_id = int_arg("edit")
     replaces = access.get_rule_or_404(rule_id, current=True) if rule_id is not None else None
     form = RuleForm(
-        categories=categories, obj=replaces if request.method == "GET" and replaces else None
+        categories=categories,
+        issuers=access.current_trusted_issuers(),
+        obj=replaces if request.method == "GET" and replaces else None,
     )
     if replaces is not None and request.method == "GET":
         form.category_id.data = replaces.category_id or 0
@@ -52,6 +54,11 @@ def rules():
                 valid_until=form.valid_until.data,
                 note=form.note.data,
                 replaces=replaces,
+                issuer=db.session.get(TrustedIssuer, form.issuer_id.data)
+                if form.issuer_id.data
+                else None,
+                achievement_type=form.achievement_type.data or None,
+                credit_ratio=form.credit_ratio.data,
             )
         if result.ok:
             return redirect(url_for("credits.rules"))

@@ -1,0 +1,423 @@
+"""Credits from elsewhere (学分互认): credentials of another institution, checked against the
+county's trust list, imported as 外部转入 outcomes, certified once (``credential:<id>``), and
+re-checked at their source. The issuer here signs with a key of its own (did:key), so no
+network is needed but for the status lists, served by a real server on loopback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import uuid
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from lms.accounts.models import Notice, Role
+from lms.core.errors import OperationError
+from lms.credits import operations
+from lms.credits.credentials import foreign, jsonld, status
+from lms.credits.credentials.proofs import add_proof, multikey
+from lms.credits.models import (
+    CredentialUpload,
+    LearningOutcome,
+    LedgerEntry,
+    OutcomeKind,
+    OutcomeStatus,
+    RuleMode,
+)
+from lms.extensions import db
+from tests.conftest import api_token
+
+ISSUER_NAME = "江阳区社区大学"
+
+
+class Issuer:
+    """Another institution: a key, its did:key, and optionally a status list it serves."""
+
+    def __init__(self):
+        self.key = Ed25519PrivateKey.generate()
+        self.mk = multikey(self.key.public_key())
+        self.did = f"did:key:{self.mk}"
+        self.method = f"{self.did}#{self.mk}"
+
+    def badge(self, *, name="王芳", status_entry=None, valid_until=None, kind="Course", **extra):
+        document = {
+            "@context": [jsonld.CREDENTIALS_V2, jsonld.OB_V3],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "name": "数字学分凭证：茶艺基础",
+            "issuer": {"id": self.did, "type": ["Profile"], "name": ISSUER_NAME},
+            "validFrom": "2026-03-05T08:00:00Z",
+            "credentialSubject": {
+                "type": ["AchievementSubject"],
+                "identifier": [
+                    {
+                        "type": "IdentityObject",
+                        "identityType": "name",
+                        "hashed": False,
+                        "identityHash": name,
+                    }
+                ],
+                "achievement": {
+                    "id": f"urn:uuid:{uuid.uuid4()}",
+                    "type": ["Achievement"],
+                    "achievementType": kind,
+                    "name": "茶艺基础",
+                    "description": "茶艺基础课程",
+                    "criteria": {"narrative": "完成全部课时"},
+                },
+                "creditsEarned": 2,
+            },
+            **extra,
+        }
+        if status_entry is not None:
+            document["credentialStatus"] = status_entry
+        if valid_until is not None:
+            document["validUntil"] = valid_until
+        return self.sign(document)
+
+    def sign(self, document):
+        return add_proof(document, self.key, self.method, "2026-03-05T08:00:00Z")
+
+    def status_list(self, url, revoked=()):
+        return self.sign(
+            {
+                "@context": [jsonld.CREDENTIALS_V2],
+                "id": url,
+                "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+                "issuer": self.did,
+                "validFrom": "2026-03-05T08:00:00Z",
+                "credentialSubject": {
+                    "id": f"{url}#list",
+                    "type": "BitstringStatusList",
+                    "statusPurpose": "revocation",
+                    "encodedList": status.encode(list(revoked)),
+                },
+            }
+        )
+
+
+def status_entry(url, index=7):
+    return {
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(index),
+        "statusListCredential": url,
+    }
+
+
+@pytest.fixture
+def app_config():
+    return {"LMS_FETCH_PRIVATE_ADDRESSES": True}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_status_cache():
+    foreign.forget_cached_lists()
+    yield
+    foreign.forget_cached_lists()
+
+
+@pytest.fixture
+def served():
+    """A real HTTP server on loopback answering each path with the body put in ``bodies``."""
+    bodies: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = bodies.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", bodies
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def issuer():
+    return Issuer()
+
+
+@pytest.fixture
+def trusted(issuer, registrar, served):
+    origin, _bodies = served
+    entry = operations.add_trusted_issuer(
+        registrar,
+        name=ISSUER_NAME,
+        did=issuer.did,
+        trusted_from=date(2026, 1, 1),
+        achievement_types=["Course", "Certificate"],
+        origin=origin,
+    )
+    operations.save_rule(
+        registrar,
+        kind=OutcomeKind.TRANSFER,
+        category=None,
+        mode=RuleMode.SOURCE,
+        credit_ratio="1",
+        yearly_cap="3",
+        issuer=entry,
+    )
+    db.session.commit()
+    return entry
+
+
+def post(client, headers, document, **params):
+    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return client.post(
+        "/api/v1/credentials/import",
+        data=raw,
+        headers={**headers, "Content-Type": "application/json"},
+        query_string=params,
+    )
+
+
+def nothing_stored():
+    return (
+        db.session.scalar(select(func.count(CredentialUpload.id))) == 0
+        and db.session.scalar(select(func.count(LearningOutcome.id))) == 0
+    )
+
+
+def test_untrusted_forged_and_someone_elses_credentials_are_refused(
+    client, resident, issuer, trusted
+):
+    headers = api_token(client, resident)
+    stranger = Issuer()
+    refused = post(client, headers, stranger.badge())
+    assert refused.status_code == 403
+    assert "不在本县学分互认的可信单位名单上" in refused.get_json()["error"]["message"]
+
+    forged = issuer.badge()
+    forged["credentialSubject"]["creditsEarned"] = 20
+    refused = post(client, headers, forged)
+    assert refused.status_code == 422
+    assert "签名与内容不符" in refused.get_json()["error"]["message"]
+
+    # Signed with another key under the trusted DID: not the key the trust list holds.
+    impostor = Issuer()
+    impostor.did, impostor.method = issuer.did, f"{issuer.did}#{impostor.mk}"
+    refused = post(client, headers, impostor.badge())
+    assert refused.status_code == 422
+    assert "密钥" in refused.get_json()["error"]["message"]
+
+    refused = post(client, headers, issuer.badge(name="李建国"))
+    assert refused.status_code == 403
+    assert "不是颁发给您的" in refused.get_json()["error"]["message"]
+    assert "李*国" in refused.get_json()["error"]["message"]
+    assert nothing_stored()
+
+
+def test_a_trusted_badge_becomes_one_pending_transfer_certified_once(
+    client, resident, registrar, issuer, trusted, create_user
+):
+    headers = api_token(client, resident)
+    badge = issuer.badge()
+    answer = post(client, headers, badge)
+    assert answer.status_code == 201, answer.get_json()
+    body = answer.get_json()
+    assert body["issuer"] == ISSUER_NAME
+    assert body["kind"] == "badge"
+    [item] = body["items"]
+    assert item["accepted"]
+    assert item["title"] == "茶艺基础"
+    assert item["credits"] == 2.0
+    outcome = db.session.get(LearningOutcome, item["outcome_id"])
+    assert outcome.kind is OutcomeKind.TRANSFER
+    assert outcome.status is OutcomeStatus.PENDING
+
+    again = post(client, headers, badge)
+    assert again.status_code == 409
+    assert "已经转入过了" in again.get_json()["error"]["message"]
+
+    # A type the county does not accept from this issuer, and one issued before it is trusted.
+    volunteer = post(client, headers, issuer.badge(kind="CommunityService"))
+    assert volunteer.status_code == 409
+    assert "互认范围" in volunteer.get_json()["error"]["message"]
+    early = post(client, headers, issuer.badge(validFrom="2025-06-01T00:00:00Z"))
+    assert early.status_code == 409
+    assert "起始日期" in early.get_json()["error"]["message"]
+
+    reviewer = api_token(client, registrar)
+    certified = client.post(f"/api/v1/outcomes/{outcome.id}/certify", headers=reviewer)
+    assert certified.status_code == 200, certified.get_json()
+    assert certified.get_json()["credits"] == 2.0  # 1:1 of the issuer's credits
+    entry = db.session.scalar(
+        select(LedgerEntry).filter_by(idempotency_key=f"credential:{badge['id']}")
+    )
+    assert entry is not None
+    assert entry.amount == 2
+
+    # Someone else of the same name (a name is all the badge says) cannot have it credited again.
+    namesake = create_user(name="王芳")
+    second = post(client, api_token(client, namesake), badge)
+    assert second.status_code == 409
+
+
+def test_bad_files_are_refused_in_chinese_and_nothing_is_stored(
+    client, resident, issuer, trusted, served
+):
+    origin, bodies = served
+    headers = api_token(client, resident)
+    good = issuer.badge()
+
+    def message(response, status):
+        assert response.status_code == status, (response.status_code, response.get_data()[:300])
+        text = response.get_json()["error"]["message"]
+        assert any("\u4e00" <= char <= "\u9fff" for char in text), text
+        return text
+
+    message(post(client, headers, b"{not json"), 400)
+    message(post(client, headers, {"hello": "world"}), 422)
+    unknown = {**good, "@context": [jsonld.CREDENTIALS_V2, "https://example.org/ctx.jsonld"]}
+    assert "不会联网" in message(post(client, headers, unknown), 422)
+    wrong_suite = {**good, "proof": {**good["proof"], "cryptosuite": "ecdsa-rdfc-2019"}}
+    assert "eddsa-rdfc-2022" in message(post(client, headers, wrong_suite), 422)
+    expired = issuer.badge(valid_until="2026-04-01T00:00:00Z")
+    assert "有效期" in message(post(client, headers, expired), 422)
+    nested = b'{"a":' * 2000 + b"1" + b"}" * 2000
+    message(post(client, headers, nested), 400)
+    huge = b'{"@context": "' + b"x" * (20 * 1024 * 1024) + b'"}'
+    message(post(client, headers, huge), 413)
+    # A remote @context inside the document (never fetched).
+    remote = {**good, "evidence": [{"@context": "https://evil.example/c"}]}
+    assert "不会联网" in message(post(client, headers, remote), 422)
+
+    # Status lists: unreachable (nothing listens there), not JSON, a list signed by someone else.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    trusted.origin = f"http://127.0.0.1:{port}"
+    db.session.commit()
+    gone = issuer.badge(status_entry=status_entry(f"http://127.0.0.1:{port}/status/1"))
+    assert "暂时无法" in message(post(client, headers, gone), 424)
+    trusted.origin = origin
+    db.session.commit()
+    bodies["/status/2"] = b"<html>oops</html>"
+    broken = issuer.badge(status_entry=status_entry(f"{origin}/status/2"))
+    assert "暂时无法" in message(post(client, headers, broken), 424)
+    bodies["/status/3"] = json.dumps(Issuer().status_list(f"{origin}/status/3")).encode()
+    alien = issuer.badge(status_entry=status_entry(f"{origin}/status/3"))
+    message(post(client, headers, alien), 424)
+    # A status list somewhere else than the issuer's own site is never asked.
+    elsewhere = issuer.badge(status_entry=status_entry("http://169.254.169.254/latest/meta-data"))
+    assert "不在签发单位的网站上" in message(post(client, headers, elsewhere), 422)
+    assert nothing_stored()
+
+
+def test_a_revoked_badge_is_refused_and_a_revocation_found_later_is_flagged(
+    client, app, resident, registrar, issuer, trusted, served
+):
+    origin, bodies = served
+    url = f"{origin}/status/1"
+    bodies["/status/1"] = json.dumps(issuer.status_list(url, revoked=[3])).encode()
+    revoked = post(
+        client, api_token(client, resident), issuer.badge(status_entry=status_entry(url, 3))
+    )
+    assert revoked.status_code == 409
+    assert "撤销" in revoked.get_json()["error"]["message"]
+
+    badge = issuer.badge(status_entry=status_entry(url, 9))
+    answer = post(client, api_token(client, resident), badge)
+    assert answer.status_code == 201, answer.get_json()
+    outcome = db.session.get(LearningOutcome, answer.get_json()["items"][0]["outcome_id"])
+    operations.certify_outcome(registrar, outcome)
+    db.session.commit()
+    assert operations.recheck_imported().newly_revoked == 0
+
+    bodies["/status/1"] = json.dumps(issuer.status_list(url, revoked=[3, 9])).encode()
+    report = operations.recheck_imported()
+    db.session.commit()
+    assert report.newly_revoked == 1
+    [flagged] = operations.flagged_imports(registrar)
+    assert flagged.outcome_id == outcome.id
+    notices = db.session.scalars(select(Notice.title).filter_by(user_id=registrar.id)).all()
+    assert any("已撤销“茶艺基础”" in title for title in notices)
+    # The registrar reverses it through the usual path; the flag goes away.
+    operations.reverse_entry(registrar, _deposit_of(outcome), reason="原单位已撤销")
+    db.session.commit()
+    assert operations.flagged_imports(registrar) == []
+
+
+def _deposit_of(outcome):
+    return db.session.scalar(select(LedgerEntry).filter_by(outcome_id=outcome.id))
+
+
+@pytest.mark.parametrize("workers", [6])
+def test_parallel_imports_and_certifications_credit_one_credential_once(
+    app, create_user, registrar, issuer, trusted, workers
+):
+    first, second = create_user(name="王芳"), create_user(name="王芳")
+    badge = issuer.badge()
+    raw = json.dumps(badge).encode()
+    first_id, second_id, registrar_id = first.id, second.id, registrar.id
+    from lms.accounts.models import User
+
+    def run_all(work):
+        barrier = threading.Barrier(workers)
+        results = []
+
+        def run(n):
+            with app.app_context():
+                barrier.wait()
+                try:
+                    work(n)
+                    db.session.commit()
+                    results.append("ok")
+                except OperationError as error:
+                    db.session.rollback()
+                    results.append(f"refused {error.status}")
+                except Exception as error:  # a database that says busy: tried again by the views
+                    db.session.rollback()
+                    results.append(type(error).__name__)
+                finally:
+                    db.session.remove()
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        return results
+
+    def upload(n):
+        user = db.session.get(User, first_id if n % 2 else second_id)
+        operations.import_credential(user, user, json.loads(raw), raw)
+
+    imported = run_all(upload)
+    assert "ok" in imported
+    db.session.expire_all()
+    pending = db.session.scalars(
+        select(LearningOutcome.id).filter_by(
+            kind=OutcomeKind.TRANSFER, status=OutcomeStatus.PENDING
+        )
+    ).all()
+    assert pending
+
+    def certify(n):
+        officer = db.session.get(User, registrar_id)
+        outcome = db.session.get(LearningOutcome, pending[n % len(pending)])
+        operations.certify_outcome(officer, outcome)
+
+    run_all(certify)
+    db.session.expire_all()
+    keys = db.session.scalars(
+        select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.like("credential:%"))
+    ).all()
+    assert keys == [f"credential:{badge['id']}"]
+    assert Role.REGISTRAR in registrar.roles
