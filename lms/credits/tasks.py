@@ -40,3 +40,20 @@ def make_checkpoint() -> None:
 def nightly_checkpoint() -> None:
     with huey.flask_app.app_context():
         make_checkpoint_now()
+
+
+@huey.periodic_task(crontab(minute="30", hour="19"))  # 03:30 in Asia/Shanghai
+def recheck_imported_credentials() -> None:
+    """学分互认: ask each issuer whether the credentials imported from it still stand; one
+    revoked at its source is flagged to the registrars (``operations.recheck_imported``)."""
+    from lms.credits import operations
+
+    with huey.flask_app.app_context():
+        report = operations.recheck_imported()
+        db.session.commit()
+    log.info(
+        "imported credentials re-checked: %s, newly revoked %s, issuer unreachable %s",
+        report.checked,
+        report.newly_revoked,
+        report.unreachable,
+    )
