@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("activities", __name__)
 api_bp = Blueprint("activities_api", __name__, url_prefix="/api/v1")
 
-from lms.activities import api, models, views  # noqa: E402,F401  (routes register on import)
+from lms.activities import api, models, tasks, views  # noqa: E402,F401  (routes, jobs)

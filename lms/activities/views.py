@@ -1,3 +1,0 @@
-"""HTML views of activities."""
-
-from lms.activities import bp  # noqa: F401
