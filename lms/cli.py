@@ -27,8 +27,11 @@ def main() -> None:
 def init_app(app) -> None:
     """Attach the commands that belong to no feature (each feature adds its own ``cli.group``
     in ``create_app``)."""
+    from lms import ops
+
     for command in (demo, worker):
         app.cli.add_command(command)
+    ops.init_app(app)  # lms doctor, backup, restore
 
 
 @click.group()
@@ -53,15 +56,27 @@ def worker(workers: int) -> None:
     import logging
 
     from lms.core.jobs import huey
+    from lms.ops import workers as beats
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    click.echo(f"worker: queue at {current_app.config['LMS_QUEUE_URL']}, {workers} thread(s)")
+    problem = beats.queue_problem()
+    if problem:  # a wrong LMS_QUEUE_URL: say so and stop, rather than retry for ever
+        raise click.ClickException(f"worker not started: {problem}")
+    url = beats.shown_url(current_app.config["LMS_QUEUE_URL"])
+    click.echo(f"worker: queue at {url}, {workers} thread(s)")
+    # Its row in worker_beats (for `lms doctor`) every LMS_WORKER_HEARTBEAT_S seconds, which
+    # also sends again the transcodes of a worker that died.
+    stop = beats.start_heartbeat(current_app._get_current_object())
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, check_worker_health=True
     )
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        beats.forget()
 
 
 if __name__ == "__main__":
