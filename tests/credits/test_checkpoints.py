@@ -14,12 +14,11 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, text
 
 from lms.credits import checkpoints, operations
 from lms.credits.checks import verify_ledger
-from lms.credits.models import LedgerCheckpoint
+from lms.credits.models import LedgerCheckpoint, Transcript
 from lms.extensions import db
 from tests.conftest import PG_URL, sign_in
 
@@ -116,10 +115,11 @@ def test_deleting_the_newest_entries_is_caught(app, resident):
     # Delete the two newest entries and fix the account's cached totals to match, as someone
     # covering their tracks would: walking the chain from its first entry finds nothing.
     db.session.execute(
-        text(f"DELETE FROM ledger_entry WHERE account_id = {account.id} AND seq > 3")
+        text("DELETE FROM ledger_entry WHERE account_id = :a AND seq > 3"), {"a": account.id}
     )
     db.session.execute(
-        text(f"UPDATE credit_account SET entry_count = 3, balance = 3.0 WHERE id = {account.id}")
+        text("UPDATE credit_account SET entry_count = 3, balance = 3.0 WHERE id = :a"),
+        {"a": account.id},
     )
     db.session.commit()
     db.session.expire_all()
@@ -177,13 +177,12 @@ def test_restoring_an_older_database_is_caught_by_the_folder(app, resident, tmp_
     if PG_URL:
         # The same state as a restored dump: the later entries and checkpoint are gone.
         db.session.execute(
-            text(f"DELETE FROM ledger_entry WHERE account_id = {account.id} AND seq > 2")
+            text("DELETE FROM ledger_entry WHERE account_id = :a AND seq > 2"), {"a": account.id}
         )
         db.session.execute(text("DELETE FROM ledger_checkpoint WHERE number = 2"))
         db.session.execute(
-            text(
-                f"UPDATE credit_account SET entry_count = 2, balance = 2.0 WHERE id = {account.id}"
-            )
+            text("UPDATE credit_account SET entry_count = 2, balance = 2.0 WHERE id = :a"),
+            {"a": account.id},
         )
         db.session.commit()
     else:
@@ -270,7 +269,8 @@ def test_checkpoints_are_public(app, client, resident):
         assert response.status_code == 200, url
         assert checkpoints.verified_payload(response.get_json())["number"] == 1
     leaves = client.get("/credits/checkpoints/1/leaves.gz")
-    assert leaves.status_code == 200 and leaves.content_type == "application/gzip"
+    assert leaves.status_code == 200
+    assert leaves.content_type == "application/gzip"
     assert leaves.data == db.session.scalar(select(LedgerCheckpoint.leaves))
     assert client.get("/credits/checkpoints/2").status_code == 404
     assert client.get("/api/v1/ledger/checkpoints/2").status_code == 404
@@ -291,3 +291,52 @@ def test_county_officers_make_one_on_demand(app, client, resident, registrar, to
     assert client.post("/api/v1/ledger/checkpoints").status_code == 202
     assert [row.number for row in db.session.scalars(select(LedgerCheckpoint))] == [1, 2]
     assert checkpoints.folder_numbers(folder(app)) == [1, 2]
+
+
+# What transcripts and credentials say -------------------------------------------------------
+
+
+def test_transcripts_and_credentials_name_their_checkpoint(
+    app, client, resident, registrar, tmp_path, live_server
+):
+    from tests.credits.conftest import poppler, submit
+    from tests.credits.test_credentials import badge_of, record_of
+    from tests.credits.test_independent_verifier import NODE, independent, published
+
+    operations.certify_outcome(registrar, submit(resident, hours="16", title="防汛志愿服务"))
+    db.session.commit()
+    number = checkpoint(app)
+    root = checkpoints.latest().root
+    sign_in(client, resident)
+    assert client.post("/me/transcripts").status_code == 302
+    transcript = db.session.scalar(select(Transcript))
+    named = transcript.document["transcript"]["checkpoint"]
+    assert named == {
+        "number": number,
+        "root": root,
+        "url": f"http://localhost/credits/checkpoints/{number}",
+    }
+    pdf = client.get(f"/transcripts/{transcript.serial}.pdf").data
+    (tmp_path / "t.pdf").write_bytes(pdf)
+    assert f"第 {number} 号（{root[:16]}" in poppler("pdftotext", str(tmp_path / "t.pdf"), "-")
+    # The checkpoint a transcript names is evidence verify-ledger takes by its address.
+    url = named["url"].replace("http://localhost", live_server)
+    result = cli(app, "verify-ledger", "--checkpoint", url)
+    assert result.exit_code == 0, result.stderr
+    result = cli(app, "verify-ledger", "--checkpoint", url.rsplit("/", 1)[0] + "/99")
+    assert result.exit_code == 1
+    assert "cannot be fetched (HTTP Error 404" in result.stderr
+
+    badge = badge_of(client, resident, "防汛志愿服务")
+    record = record_of(client, transcript)
+    for credential in (badge, record):
+        (evidence,) = credential["evidence"]
+        assert evidence["id"] == named["url"]
+        assert evidence["type"] == ["Evidence"]
+        assert root in evidence["description"]
+        verdict = client.post("/api/v1/verify", json=credential).get_json()
+        assert verdict["valid"] is True, verdict
+    if NODE:
+        genuine, learner_record = independent(tmp_path, [badge, record], published(client))
+        assert genuine["verified"] is True, genuine
+        assert learner_record["verified"] is True, learner_record
