@@ -37,6 +37,18 @@ def _course_completed(enrolment, **extra) -> None:
     record_course_completion(enrolment)
 
 
+def _attendance_counted(attendance, **extra) -> None:
+    from lms.credits.operations.attendance import record_attendance
+
+    record_attendance(attendance, by=extra.get("by"))
+
+
+def _attendance_voided(attendance, *, actor, reason, **extra) -> None:
+    from lms.credits.operations.attendance import revoke_attendance
+
+    revoke_attendance(attendance, actor=actor, reason=reason)
+
+
 def _course_credits(course):
     from lms.credits.operations import credits_for_course
 
@@ -46,6 +58,8 @@ def _course_credits(course):
 signals.user_created.connect(_open_account)
 signals.users_created.connect(_open_accounts)
 signals.course_completed.connect(_course_completed)
+signals.attendance_counted.connect(_attendance_counted)
+signals.attendance_voided.connect(_attendance_voided)
 # The catalogue shows (pages and API) the credits a course earns as the bank converts them.
 register_credit_figure(_course_credits)
 

@@ -173,6 +173,8 @@ def _outcome_items(user: User) -> list[Item]:
             LearningOutcome.issuer,
             LearningOutcome.status,
             LearningOutcome.reason,
+            LearningOutcome.attendance_id,
+            LearningOutcome.description,
         ).where(
             LearningOutcome.user_id == user.id, LearningOutcome.kind != OutcomeKind.ONLINE_COURSE
         )
@@ -182,9 +184,22 @@ def _outcome_items(user: User) -> list[Item]:
     statuses = {status: status.label for status in OutcomeStatus}
     zone = display_zone()
     items = []
-    for outcome_id, kind, title, hours, occurred_on, issuer, status, reason in rows:
+    for (
+        outcome_id,
+        kind,
+        title,
+        hours,
+        occurred_on,
+        issuer,
+        status,
+        reason,
+        attended,
+        place,
+    ) in rows:
         moment = datetime.combine(occurred_on, time(12), tzinfo=zone).astimezone(UTC)
-        detail = f"{kinds[kind]} · {issuer} · {statuses[status]}"
+        # An activity attended: its organiser and place (the outcome's description holds it).
+        where = f" · {place}" if attended is not None and place else ""
+        detail = f"{kinds[kind]} · {issuer}{where} · {statuses[status]}"
         if status in (OutcomeStatus.REJECTED, OutcomeStatus.REVOKED) and reason:
             detail += f"（{reason}）"
         ref = {"outcome_id": outcome_id, "kind": str(kind), "status": str(status)}
