@@ -37,6 +37,12 @@ def _course_completed(enrolment, **extra) -> None:
     record_course_completion(enrolment)
 
 
+def _volunteer_served(assignment, **extra) -> None:
+    from lms.credits.operations.volunteering import record_volunteer_service
+
+    record_volunteer_service(assignment)
+
+
 def _attendance_counted(attendance, **extra) -> None:
     from lms.credits.operations.attendance import record_attendance
 
@@ -58,6 +64,7 @@ def _course_credits(course):
 signals.user_created.connect(_open_account)
 signals.users_created.connect(_open_accounts)
 signals.course_completed.connect(_course_completed)
+signals.volunteer_served.connect(_volunteer_served)
 signals.attendance_counted.connect(_attendance_counted)
 signals.attendance_voided.connect(_attendance_voided)
 # The catalogue shows (pages and API) the credits a course earns as the bank converts them.

@@ -4,14 +4,17 @@ exactly once when the activity closes."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from lms.accounts.models import Notice, Role
-from lms.activities.models import Activity, ActivityKind, ActivityStatus, Attendance, CheckInMethod
+from lms.activities import operations as activities
+from lms.activities.models import Activity, ActivityKind, Attendance, CheckInMethod
 from lms.activities.registry import access, operations
 from lms.activities.registry.models import (
     ActivityLecturer,
@@ -46,11 +49,9 @@ def make_activity(unit_name: str = "福集镇", *, kind=ActivityKind.LECTURE, ho
 
 
 def close(activity: Activity) -> None:
-    """What the activities' close operation does, as far as the registry is concerned."""
-    activity.status = ActivityStatus.CLOSED
-    activity.closed_at = utcnow()
-    db.session.flush()
-    signals.activity_closed.send(activity)
+    """The organiser closes the activity (the activities' operation, which sends
+    ``activity_closed``)."""
+    activities.close_activity(activity)
     db.session.commit()
 
 
@@ -250,8 +251,10 @@ def test_closing_records_service_hours_and_one_volunteer_outcome(resident, town_
     db.session.commit()
 
     close(activity)
-    close(activity)  # a second close (a retried task) records nothing again
+    # The signal again (a retried task, a second close racing the first) records nothing.
+    signals.activity_closed.send(activity)
     assert operations.record_service(activity) == 0
+    db.session.commit()
 
     taught = db.session.scalars(select(ActivityLecturer)).one()
     assert (taught.served_hours, taught.residents_came) == (Decimal("2.0"), 2)
@@ -276,3 +279,46 @@ def test_closing_records_service_hours_and_one_volunteer_outcome(resident, town_
 
     with pytest.raises(Exception, match="活动已结束"):
         operations.assign_lecturer(town_admin, activity, lecturer)
+
+
+def test_parallel_closes_record_one_volunteer_outcome(app, resident, town_admin):
+    """Four workers record the same activity's service at once (what each close's hand-off
+    does): whatever the interleaving, one record of hours and one outcome with one posting."""
+    activity = make_activity("福集镇")
+    volunteer = operations.apply_to_volunteer(resident, skills="引导", availability="周末")
+    db.session.flush()
+    operations.decide_volunteer(town_admin, volunteer, approve=True)
+    operations.assign_volunteer(town_admin, activity, volunteer, hours="4")
+    db.session.commit()
+    activity_id = activity.id
+
+    barrier, results = threading.Barrier(4), []
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            try:
+                operations.record_service(db.session.get(Activity, activity_id))
+                db.session.commit()
+                results.append("ok")
+            except OperationalError:  # SQLite's busy writer: the transaction is undone
+                db.session.rollback()
+                results.append("busy")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "ok" in results
+    outcomes = db.session.scalars(select(LearningOutcome).filter_by(user_id=resident.id)).all()
+    assert len(outcomes) == 1
+    assert outcomes[0].hours == Decimal("4.0")
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(LedgerEntry).filter_by(outcome_id=outcomes[0].id)
+        )
+        == 1
+    )

@@ -405,7 +405,11 @@ def record_service(activity: Activity) -> int:
     came = db.session.scalar(
         select(func.count())
         .select_from(Attendance)
-        .where(Attendance.activity_id == activity.id, Attendance.voided_at.is_(None))
+        .where(
+            Attendance.activity_id == activity.id,
+            Attendance.counted_at.is_not(None),
+            Attendance.voided_at.is_(None),
+        )
     )
     recorded = 0
     for model in (ActivityLecturer, ActivityVolunteer):
