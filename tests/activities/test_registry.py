@@ -92,6 +92,11 @@ def test_lecturers_are_kept_within_the_staffs_units_and_contacts_are_masked(
     assert access.shown_contact(county_admin, lecturer) == full  # above it
     assert access.shown_contact(teacher, lecturer) == full  # the lecturer themself
     assert access.shown_contact(jiaming_admin, lecturer) == masked
+    # A teacher of the town organises activities and keeps its lecturers, but is no
+    # administrator of theirs: the number is masked for them.
+    town_teacher = create_user(Role.TEACHER, "福集镇", name="福集老师")
+    kept = client.get("/api/v1/lecturers", headers=api_token(client, town_teacher)).get_json()
+    assert [item["contact"] for item in kept["items"]] == [masked]
     assert access.shown_contact(stranger, lecturer) == masked
 
     # The API lists only the units the caller keeps; a unit outside them is not found.

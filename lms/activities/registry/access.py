@@ -1,6 +1,7 @@
-"""Who may see and change the registry. Staff (administrators) of a unit keep the lecturers and
-volunteers of their unit and the units below it, decide volunteer applications from there, and
-see full contact numbers there (DESIGN law 8); the person an entry is linked to sees their own."""
+"""Who may see and change the registry. The staff who organise activities for a unit (its
+administrators and teachers, ``activities.access``) keep the lecturers and volunteers of that
+unit and the units below it and decide volunteer applications from there; full contact numbers
+are for the unit's administrators and the person an entry is linked to (DESIGN law 8)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from lms.accounts.access import grant_units, has_role_over, within
+from lms.accounts.access import has_role_over, within
 from lms.accounts.models import OrgUnit, Role, User
+from lms.activities.access import can_organise_for, organiser_scopes
 from lms.activities.registry.models import Lecturer, Volunteer
 from lms.core.errors import Forbidden
 from lms.core.models import MAX_ID
@@ -18,28 +20,28 @@ from lms.extensions import db
 
 def staff_units(user: User) -> list[OrgUnit]:
     """The units whose registry *user* keeps (each with its subtree)."""
-    return grant_units(user, Role.ADMIN)
+    return organiser_scopes(user)
 
 
 def require_staff(user: User) -> list[OrgUnit]:
     scopes = staff_units(user)
     if not scopes:
-        raise Forbidden(_("只有各级管理员可以管理讲师团和志愿者队伍"))
+        raise Forbidden(_("只有各级管理员和教师可以管理讲师团和志愿者队伍"))
     return scopes
 
 
 def can_keep(user: User, unit: OrgUnit) -> bool:
-    """*user* keeps the registry of *unit* (an administrator of it or of a unit above)."""
-    return has_role_over(user, Role.ADMIN, unit)
+    """*user* keeps the registry of *unit* (organises activities for it or a unit above)."""
+    return user.is_authenticated and can_organise_for(user, unit)
 
 
 def can_see_contact(viewer: User, entry: Lecturer | Volunteer) -> bool:
-    """Law 8: the whole number for the person themselves and the staff who keep the entry;
-    everyone else sees 138****5678."""
+    """Law 8: the whole number for the person themselves and the administrators of the entry's
+    unit (or above); everyone else, teachers who keep the entry included, sees 138****5678."""
     if not viewer.is_authenticated:
         return False
-    return (entry.user_id is not None and entry.user_id == viewer.id) or can_keep(
-        viewer, entry.org_unit
+    return (entry.user_id is not None and entry.user_id == viewer.id) or has_role_over(
+        viewer, Role.ADMIN, entry.org_unit
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
 from lms.accounts.models import OrgUnit
+from lms.activities.access import get_activity_or_404
 from lms.activities.models import Activity
 from lms.activities.registry import access, api_bp, operations
 from lms.activities.registry.models import (
@@ -292,10 +293,8 @@ def decide(volunteer_id: int, body: DecisionIn):
 
 
 def _activity_or_404(activity_id: int) -> Activity:
-    activity = db.session.get(Activity, activity_id) if 0 < activity_id <= MAX_ID else None
-    if activity is None or not access.can_keep(current_user, activity.unit):
-        abort(404)
-    return activity
+    """The activity, for its organisers (the activities' own loader); else 404."""
+    return get_activity_or_404(activity_id, user=current_user, to_organise=True)
 
 
 def _staff_out(activity: Activity) -> dict:

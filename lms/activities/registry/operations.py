@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from lms.accounts.access import can_manage_user
 from lms.accounts.models import OrgUnit, User
 from lms.accounts.operations import notify
 from lms.accounts.validation import clean_name, normalize_phone
@@ -70,12 +71,12 @@ def _in_scope(actor: User, unit: OrgUnit) -> OrgUnit:
 
 
 def _account(actor: User, phone: str) -> User | None:
-    """The account with *phone*, when it is someone *actor* looks after (so linking tells staff
-    nothing they could not see on the people pages)."""
+    """The account with *phone*, when *actor* administers it (so linking tells staff nothing
+    they could not see on the people pages)."""
     if not phone:
         return None
     user = db.session.scalar(select(User).filter_by(phone=phone))
-    if user is None or not access.can_keep(actor, user.org_unit):
+    if user is None or not can_manage_user(actor, user):
         return None
     return user
 

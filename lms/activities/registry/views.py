@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 
 from lms.accounts.access import managed_units
 from lms.accounts.models import OrgUnit
+from lms.activities.access import get_activity_or_404
 from lms.activities.models import Activity, ActivityStatus
 from lms.activities.registry import access, bp, operations
 from lms.activities.registry.forms import (
@@ -36,6 +37,11 @@ from lms.core.web import int_arg
 from lms.extensions import db
 
 PER_PAGE = 30
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"shown_contact": access.shown_contact}  # law 8, on every registry page
 
 
 def _unit_choices() -> list[tuple[int, str]]:
@@ -335,11 +341,8 @@ def my_volunteering():
 
 
 def _activity_or_404(activity_id: int) -> Activity:
-    """The activity, for staff who keep its unit; else 404."""
-    activity = db.session.get(Activity, activity_id) if 0 < activity_id <= MAX_ID else None
-    if activity is None or not access.can_keep(current_user, activity.unit):
-        abort(404)
-    return activity
+    """The activity, for its organisers (the activities' own loader); else 404."""
+    return get_activity_or_404(activity_id, user=current_user, to_organise=True)
 
 
 def _choices(query, label) -> list[tuple[int, str]]:
@@ -381,7 +384,6 @@ def staffing(activity_id: int):
         lecturer_form=lecturer_form,
         volunteer_form=volunteer_form,
         empty=EmptyForm(),
-        shown_contact=access.shown_contact,
     )
 
 
