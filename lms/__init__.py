@@ -29,7 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.activities import registry
     from lms.admin import cli as admin_cli
     from lms.config import ROOT, build_config, instance_dir
-    from lms.core import jobs, openapi, retry, web
+    from lms.core import assets, jobs, openapi, retry, web
     from lms.core.private import make_private
     from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     jobs.init_app(app)
     web.init_app(app)
+    assets.init_app(app)  # hashed static URLs, a year's cache, compression
     auth.init_app(app)  # who is signed in: the session cookie or a bearer token
 
     # Commands: `lms demo`, `lms worker`, then one group per feature.
