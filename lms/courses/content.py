@@ -98,9 +98,25 @@ def human_size(size: int) -> str:
     return f"{number:.1f}".removesuffix(".0") + f" {unit}"
 
 
+# Smaller copies written beside every cover (``<name>-320.jpg`` …), so that a card on a phone
+# is sent the size it shows (the pages list them in srcset).
+COVER_WIDTHS = (320, 640)
+
+
+def cover_variant(relative: str, width: int) -> str:
+    """The path of *relative*'s copy *width* pixels wide."""
+    return f"{relative.removesuffix('.jpg')}-{width}.jpg"
+
+
+def cover_files(relative: str) -> list[str]:
+    """Every file of a cover: the full size and its smaller copies."""
+    return [relative, *(cover_variant(relative, width) for width in COVER_WIDTHS)]
+
+
 def save_cover(stream, *, field: str = "cover") -> str:
     """Check that *stream* is a real image within the size limit, fit it to the cover size,
-    write it as JPEG under media/covers/ and return its relative path."""
+    write it as JPEG under media/covers/ with its smaller copies (COVER_WIDTHS), and return the
+    full size's relative path."""
     limit = current_app.config["LMS_COVER_MAX_BYTES"]
     data = stream.read(limit + 1)
     if not data:
@@ -121,8 +137,17 @@ def save_cover(stream, *, field: str = "cover") -> str:
             )
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise field_error(field, _("封面不是有效的图片文件"), status=415) from None
-    out = io.BytesIO()
-    cover.save(out, "JPEG", quality=85, optimize=True, progressive=True)
     relative = f"covers/{secrets.token_hex(12)}.jpg"
-    storage.write_atomically(storage.media_path(relative), out.getvalue())
+    _write_jpeg(cover, relative, quality=85)
+    for width in COVER_WIDTHS:
+        if width < cover.width:
+            height = round(cover.height * width / cover.width)
+            small = cover.resize((width, height), Image.Resampling.LANCZOS)
+            _write_jpeg(small, cover_variant(relative, width), quality=80)
     return relative
+
+
+def _write_jpeg(image, relative: str, *, quality: int) -> None:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    storage.write_atomically(storage.media_path(relative), out.getvalue())

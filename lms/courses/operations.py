@@ -18,7 +18,7 @@ from lms.core.tasks import delete_media_file
 from lms.core.text import clean_title, plain_text
 from lms.core.time import utcnow
 from lms.courses import access
-from lms.courses.content import sanitise_html, save_cover
+from lms.courses.content import cover_files, sanitise_html, save_cover
 from lms.courses.models import Category, Course, CourseStatus, Lesson, LessonKind
 from lms.extensions import db
 
@@ -104,7 +104,8 @@ def update_course(
     if cover is not None:
         old, course.cover = course.cover, _store_cover(cover)
         if old:
-            after_commit(db.session, delete_media_file, old)
+            for relative in cover_files(old):
+                after_commit(db.session, delete_media_file, relative)
     db.session.flush()
     signals.course_changed.send(course)
     return course
@@ -112,7 +113,8 @@ def update_course(
 
 def _store_cover(stream) -> str:
     relative = save_cover(stream)
-    storage.discard_on_rollback(db.session, relative)
+    for written in cover_files(relative):
+        storage.discard_on_rollback(db.session, written)
     return relative
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     abort,
     current_app,
@@ -87,7 +89,15 @@ def course(course_id: int):
 
 @bp.get("/covers/<name>")
 def cover(name: str):
-    return send_from_directory(storage.media_path("covers"), name, max_age=86400)
+    """A cover or one of its smaller copies. Names are random and never reused: cached for a
+    year. A cover saved before the copies existed is sent full size under a copy's name."""
+    folder = storage.media_path("covers")
+    copy = re.fullmatch(r"([0-9a-f]{24})-\d+\.jpg", name)
+    if copy and not (folder / name).is_file():
+        name = f"{copy.group(1)}.jpg"
+    response = send_from_directory(folder, name, max_age=365 * 24 * 3600)
+    response.cache_control.immutable = True
+    return response
 
 
 # Teaching -----------------------------------------------------------------------------------

@@ -62,9 +62,11 @@ def covers_dir(app) -> Path:
     return Path(app.config["LMS_MEDIA_DIR"]) / "covers"
 
 
-def cover_files(app) -> list[Path]:
+def cover_files(app, *, copies: bool = False) -> list[Path]:
+    """The full-size covers on disk (and their smaller copies with *copies*)."""
     folder = covers_dir(app)
-    return sorted(folder.iterdir()) if folder.exists() else []
+    files = sorted(folder.iterdir()) if folder.exists() else []
+    return files if copies else [path for path in files if "-" not in path.stem]
 
 
 def png(size=(1200, 900), colour=(200, 120, 40)) -> io.BytesIO:

@@ -1,5 +1,5 @@
-"""Course covers: real images are fitted to 960x540 JPEG, anything else is refused, and a
-replaced cover's file goes away."""
+"""Course covers: real images are fitted to 960x540 JPEG with copies 320 and 640 pixels wide for
+the cards (srcset), anything else is refused, and a replaced cover's files go away."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def send_course_form(client, categories, cover, filename, *, path="/courses/new"
 def assert_nothing_saved(app) -> None:
     """A refused cover leaves neither a course nor a file behind."""
     assert course_count() == 0
-    assert cover_files(app) == []
+    assert cover_files(app, copies=True) == []
 
 
 def test_a_real_png_cover_is_fitted_to_960_by_540_jpeg(app, teacher, categories):
@@ -54,6 +54,22 @@ def test_a_real_png_cover_is_fitted_to_960_by_540_jpeg(app, teacher, categories)
     with Image.open(files[0]) as image:
         assert image.format == "JPEG"
         assert image.size == (960, 540)
+    copies = [path for path in cover_files(app, copies=True) if path not in files]
+    assert [path.name for path in copies] == [
+        f"{files[0].stem}-320.jpg",
+        f"{files[0].stem}-640.jpg",
+    ]
+    for path, width in zip(copies, (320, 640), strict=True):
+        with Image.open(path) as image:
+            assert image.size == (width, width * 9 // 16)
+        assert path.stat().st_size < files[0].stat().st_size
+    # The course page offers the copies; a phone takes the one it needs.
+    course_page = page(client.get(f"/courses/{course.id}"))
+    assert f"{files[0].stem}-320.jpg 320w" in course_page
+    assert f"{files[0].stem}-640.jpg 640w" in course_page
+    with app.test_client().get(f"/covers/{files[0].stem}-320.jpg") as served:
+        assert served.status_code == 200
+        assert "immutable" in served.headers["Cache-Control"]
     # the cover is served, and the API links to it
     detail = app.test_client().get(f"/api/v1/courses/{course.id}", headers=token(app, teacher))
     cover_url = detail.get_json()["cover_url"]
@@ -132,6 +148,11 @@ def test_replacing_a_cover_deletes_the_old_file(app, teacher, categories):
     assert response.status_code == 302
     [new] = cover_files(app)
     assert new != old
+    assert {path.stem for path in cover_files(app, copies=True)} == {
+        new.stem,
+        f"{new.stem}-320",
+        f"{new.stem}-640",
+    }
     assert reload(course).cover == f"covers/{new.name}"
 
 
@@ -151,6 +172,7 @@ def test_a_refused_new_cover_keeps_the_course_as_it_was(app, teacher, categories
     )
     assert response.status_code == 422
     assert cover_files(app) == [old]
+    assert len(cover_files(app, copies=True)) == 3
     course = reload(course)
     assert course.title == "柑橘病虫害防治"
     assert course.cover == f"covers/{old.name}"
