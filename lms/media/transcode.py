@@ -11,7 +11,8 @@ Pure Python and subprocess: no Flask, no database. One decode of the source feed
   own, and a lesson going black on a weak signal would look broken. The player loads it
   directly;
 - ``download.mp4``: at most 480p, moov atom first (``+faststart``) so it plays while loading;
-- ``poster.jpg``: one frame from 10 % into the video, at the top rung's size.
+- ``poster.jpg``: one frame from 10 % into the video, at the 360p rung's size (or the lowest
+  rung's, below that): shown before play on phones, it need be no larger (640 × 360 for 16:9).
 
 "p" sizes count the short side of the picture as it is shown, so a portrait phone video gets
 the same sharpness as a landscape one (its "720p" is 720×1280). The caller gives an empty
@@ -69,6 +70,7 @@ MASTER = "master.m3u8"
 AUDIO_PLAYLIST = "audio/index.m3u8"
 DOWNLOAD = "download.mp4"
 POSTER = "poster.jpg"
+POSTER_MAX_HEIGHT = 360
 TAIL_LINES = 50
 # Read no more of the source than the probed duration and this much more: a file whose index
 # promised less than its data holds cannot make longer renditions.
@@ -193,7 +195,7 @@ def build_command(
         command += ["-c:a", "aac", "-ac", "2", "-b:a", f"{download.rung.audio_kbps}k"]
     command += [*common, *threads_args, "-movflags", "+faststart", str(out / DOWNLOAD)]
 
-    command += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3"]
+    command += ["-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "5"]
     command += [*common, str(out / POSTER)]
     return command
 
@@ -324,12 +326,12 @@ def _plan(info: ProbeResult) -> _Plan:
 
     rungs = [sized(rung) for rung in plan_ladder(min(info.width, info.height))]
     download = [output for output in rungs if output.rung.height <= DOWNLOAD_MAX_HEIGHT][-1]
-    top = rungs[-1]
+    poster = ([output for output in rungs if output.rung.height <= POSTER_MAX_HEIGHT] or rungs)[-1]
     # 10 % in skips black openings and title cards; short clips take 1 s, or their middle.
     poster_at = 0.1 * info.duration_s
     if poster_at < 1:
         poster_at = min(1.0, info.duration_s / 2)
-    return _Plan(rungs, download, top, _output_fps(info.frame_rate), round(poster_at, 3))
+    return _Plan(rungs, download, poster, _output_fps(info.frame_rate), round(poster_at, 3))
 
 
 def _filtergraph(plan: _Plan) -> str:

@@ -192,13 +192,13 @@ def test_download_is_faststart_mp4_at_most_480p(transcoded):
     assert done.has_audio("download.mp4")
 
 
-def test_poster_is_a_jpeg_of_the_top_rung_size(transcoded):
+def test_poster_is_a_small_jpeg_of_the_360p_rung_size(transcoded):
     done = transcoded("landscape")
     assert (done.out / "poster.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
     video = done.video("poster.jpg")
-    top = done.result.rungs[-1]
+    rung = next(r for r in done.result.rungs if r["name"] == "360p")
     assert video["codec_name"] == "mjpeg"
-    assert (video["width"], video["height"]) == (top["width"], top["height"])
+    assert (video["width"], video["height"]) == (rung["width"], rung["height"])
 
 
 def test_progress_rises_and_ends_at_100(transcoded):
@@ -223,7 +223,8 @@ def test_720p_source_gets_the_whole_ladder_and_a_480p_download(transcoded):
     mp4 = done.video("download.mp4")
     assert (mp4["width"], mp4["height"]) == (854, 480)
     poster = done.video("poster.jpg")
-    assert (poster["width"], poster["height"]) == (1280, 720)
+    assert (poster["width"], poster["height"]) == (640, 360)  # shown before play: no larger
+    assert (done.out / "poster.jpg").stat().st_size < 40_000
 
 
 def test_rotated_phone_clip_comes_out_portrait(transcoded):
