@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from lms.accounts import operations as accounts
 from lms.accounts.models import Level, OrgUnit, Role, User
+from lms.activities.demo import load_activities
 from lms.courses import operations as courses
 from lms.extensions import db
 
@@ -363,6 +364,7 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
     db.session.commit()
     _learning_history(residents, published)
     many = _county_history(villages, published)
+    load_activities(echo)  # past activities closed into credits, upcoming ones open
     _build_rollups()
     echo(
         f"演示数据已载入：泸县（{len(towns)} 个街道和镇、{len(villages)} 个村和社区，"
