@@ -237,6 +237,11 @@ def test_a_checkpoint_with_a_bad_signature_is_refused(app, resident, tmp_path):
     result = cli(app, "verify-ledger", "--checkpoint", str(tmp_path / "checkpoint-000001.json"))
     assert result.exit_code == 1
     assert "its leaves do not match the signed hash and Merkle root" in result.stderr
+    # A damaged file in the folder is refused, and said to be.
+    (folder(app) / "checkpoint-000009.json").write_text("{", "utf-8")
+    result = cli(app, "verify-ledger")
+    assert result.exit_code == 1
+    assert "checkpoint-000009.json refused: it is not a signed checkpoint" in result.stderr
 
 
 def test_checkpoints_signed_before_a_key_rotation_still_verify(app, resident):
