@@ -44,7 +44,7 @@ from benchmarks.credits import (
 from lms.credits import operations
 from lms.credits.credentials import did, issue, status, verify
 from lms.credits.credentials.jsonld import CONTEXTS_DIR
-from lms.credits.models import LedgerEntry, StandardCredential, Transcript
+from lms.credits.models import LedgerEntry, StandardCredential, Transcript, TrustedIssuer
 from lms.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,42 @@ def main() -> None:
         app = make_app(folder, args.database_url, LMS_PUBLIC_URL="https://xuexi.luxian.example")
         with fresh_database(app), app.app_context(), app.test_request_context():
             run(args, folder)
+
+
+def import_figures(badge_doc, record_doc, resident, args) -> None:
+    """学分互认: the same badge and record read as another institution's (the site moves to
+    another public URL; its old DID goes on the trust list with its keys, its status list is
+    put in the cache, so the figures are the checks without the network)."""
+    from datetime import date
+
+    from flask import current_app
+
+    from lms.credits.credentials import foreign
+
+    old_did, old_document = did.site_did(), did.did_document()
+    public_url = current_app.config["LMS_PUBLIC_URL"]
+    url = status.list_url(1)
+    bits = status.decode(status.status_list_credential(1)["credentialSubject"]["encodedList"])
+    current_app.config["LMS_PUBLIC_URL"] = "https://elsewhere.example"
+    trusted = TrustedIssuer(
+        name="bench",
+        did=old_did,
+        keys=foreign.keys_from_did_document(old_document, old_did),
+        origin=url.rsplit("/credentials/", 1)[0],
+        trusted_from=date(2000, 1, 1),
+        achievement_types=list(foreign.ACHIEVEMENT_TYPES),
+    )
+    db.session.add(trusted)
+    db.session.flush()
+    foreign._cache[url] = (time.monotonic() + 3600, bits)
+    times, exam = timed(lambda: foreign.examine(badge_doc, resident), args.runs)
+    assert exam.accepted, [item.note for item in exam.items]
+    print(f"import check of one badge from elsewhere (status list cached): {summary(times)}")
+    times, exam = timed(lambda: foreign.examine(record_doc, resident), max(1, args.runs // 2))
+    assert len(exam.accepted) == args.outcomes, [item.note for item in exam.items][:3]
+    print(f"import check of the {args.outcomes}-outcome record from elsewhere: {summary(times)}")
+    db.session.rollback()
+    current_app.config["LMS_PUBLIC_URL"] = public_url
 
 
 def run(args, folder: Path) -> None:
@@ -141,6 +177,8 @@ def run(args, folder: Path) -> None:
     times, finding = timed(lambda: verify.check_credential(record_doc), max(1, args.runs // 2))
     assert finding.valid, finding.reason
     print(f"verify the learner record (its proof and {args.outcomes} badges'): {summary(times)}")
+
+    import_figures(badge_doc, record_doc, resident, args)
 
     status._signed.clear()
     started = time.perf_counter()
