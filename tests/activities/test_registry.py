@@ -155,11 +155,19 @@ def test_a_lecturer_outside_the_organisers_scope_is_refused(client, town_admin, 
     assert chosen.status_code == 200, chosen.get_json()
     assert chosen.get_json()["lecturers"][0]["topic"] == "用手机挂号"
     again = client.put(  # choosing again changes, never doubles
-        f"/api/v1/activities/{activity.id}/lecturers/{ours.id}", headers=headers, json={}
+        f"/api/v1/activities/{activity.id}/lecturers/{ours.id}",
+        headers=headers,
+        json={"topic": "用手机挂号"},
     )
     assert again.status_code == 200
     assert len(again.get_json()["lecturers"]) == 1
     assert client.get(f"/activities/{activity.id}/staff").status_code == 200
+    public = client.get(f"/activities/{activity.id}").get_data(as_text=True)
+    assert "张老师" in public
+    assert "用手机挂号" in public
+    assert f"/activities/{activity.id}/staff" in client.get(
+        f"/activities/{activity.id}/manage"
+    ).get_data(as_text=True)
     other_town = make_activity("嘉明镇")
     assert client.get(f"/activities/{other_town.id}/staff").status_code == 404
 

@@ -44,6 +44,19 @@ def _helpers() -> dict:
     return {"shown_contact": access.shown_contact}  # law 8, on every registry page
 
 
+@bp.app_template_global()
+def activity_lecturers(activity: Activity) -> list[ActivityLecturer]:
+    """Who teaches at *activity* (its public page names them: name, qualification, topic; no
+    contact)."""
+    return list(
+        db.session.scalars(
+            select(ActivityLecturer)
+            .filter_by(activity_id=activity.id)
+            .order_by(ActivityLecturer.id)
+        )
+    )
+
+
 def _unit_choices() -> list[tuple[int, str]]:
     return [(unit.id, unit.full_name) for unit in managed_units(current_user)]
 

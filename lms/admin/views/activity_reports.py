@@ -60,7 +60,7 @@ def activity_report_download(name: str, fmt: str):
 
 @bp.get("/admin/activities/<int:activity_id>/attendance.<fmt>")
 @login_required
-def attendance_download(activity_id: int, fmt: str):
+def activity_attendance_download(activity_id: int, fmt: str):
     activity = db.session.get(Activity, activity_id) if 0 < activity_id <= MAX_ID else None
     if activity is None or not access.can_keep(current_user, activity.unit):
         abort(404)
