@@ -1,8 +1,12 @@
 /* The lesson video player (templates/learning/lesson.html).
 
-   Playback: hls.js where Media Source Extensions exist (Chromium, Firefox, Android browsers),
-   else the browser's own HLS (Safari, iOS), else the MP4 download. Without this script the
-   <video> plays its MP4 <source> and nothing is recorded.
+   Nothing before play: the page shows the poster and a big play button; no media, and not
+   hls.js (600 KB), is fetched until the resident presses it. Then: the browser's own HLS where
+   it has it (Safari, iOS, Android and recent Chromium: canPlayType says so), else hls.js, loaded
+   now, where Media Source Extensions exist (Firefox, older Chromium), else the MP4 download.
+   On a slow connection (navigator.connection: 2G or 3G, or data saver on) playback starts at
+   the lowest rung. Without this script the <video> plays its MP4 <source> and nothing is
+   recorded.
 
    Resume: the position the server saved (or, when newer, the one this browser kept for the
    lesson, since a reload's last report may arrive after the new page was made) is sought once
@@ -32,10 +36,11 @@
   var qualityButtons = Array.prototype.slice.call(document.querySelectorAll("[data-quality]"));
   var rateButtons = Array.prototype.slice.call(document.querySelectorAll("[data-rate]"));
   var audioHint = document.querySelector("[data-audio-hint]");
+  var startButton = document.querySelector("[data-player-start]");
 
   var engine = "mp4";
-  if (data.hlsUrl && window.Hls && window.Hls.isSupported()) engine = "hls.js";
-  else if (data.hlsUrl && video.canPlayType("application/vnd.apple.mpegurl")) engine = "native";
+  if (data.hlsUrl && video.canPlayType("application/vnd.apple.mpegurl")) engine = "native";
+  else if (data.hlsUrl && data.hlsScript && (window.MediaSource || window.ManagedMediaSource)) engine = "hls.js";
   else if (!data.mp4Url) return;
   video.setAttribute("data-engine", engine);
 
@@ -48,7 +53,14 @@
   var seekTo = null;          // where to go when the current source's metadata is in
   var mediaErrors = 0;
   var played = false;         // has playback started on this page?
+  var started = false;        // has the resident pressed play (and media been asked for)?
   var BUFFER_S = 30;
+
+  // 2G, 3G or the data saver: start at the lowest rung (hls.js may climb if the line allows).
+  function slowConnection() {
+    var connection = navigator.connection;
+    return !!connection && (connection.saveData === true || /(^|-)2g$|^3g$/.test(connection.effectiveType || ""));
+  }
 
   function csrfToken() {
     var meta = document.querySelector("meta[name=csrf-token]");
@@ -88,6 +100,7 @@
   var resumeKey = "lms-resume:" + data.user + ":" + data.lessonId;
 
   function keepPosition(position) {
+    if (!started || seekTo !== null) return;   // nothing played yet, or not yet where it resumes
     try {
       window.localStorage.setItem(resumeKey, JSON.stringify({p: position, t: Date.now()}));
     } catch (error) { /* private mode */ }
@@ -147,29 +160,31 @@
     errorBox.hidden = false;
   }
 
-  function fallBackToMp4(position) {
+  function fallBackToMp4(position, playing, label) {
     if (!data.mp4Url || engine === "mp4") {
       showError();
       return;
     }
     engine = "mp4";
-    video.setAttribute("data-engine", "mp4-fallback");
+    video.setAttribute("data-engine", label || "mp4-fallback");
     quality = "auto";
     var group = document.querySelector("[data-quality-group]");
     if (group) group.hidden = true;
-    load(data.mp4Url, position, !video.paused);
+    if (audioHint) audioHint.hidden = true;
+    load(data.mp4Url, position, playing === undefined ? !video.paused : playing);
   }
 
-  function startHls(url, position, level) {
+  function startHls(url, position) {
     if (hls) hls.destroy();
-    // Until the first play, fetch only about one segment (enough for the picture and the
-    // metadata), like preload="metadata": a resident who only looks at the page spends little
-    // of their data. Playing raises the buffer to hls.js's usual 30 seconds.
     hls = new window.Hls({enableWorker: true, startPosition: position > 0 ? position : -1,
-                          capLevelToPlayerSize: true,
-                          maxBufferLength: played ? BUFFER_S : 4, maxMaxBufferLength: played ? 600 : 4});
+                          capLevelToPlayerSize: true, startLevel: slowConnection() ? 0 : -1,
+                          maxBufferLength: BUFFER_S, maxMaxBufferLength: 600});
     hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
-      if (level !== undefined && level !== null && level >= 0) hls.currentLevel = level;
+      // A rung chosen before the level list was known (before play, or coming back from audio).
+      if (quality !== "auto" && quality !== "audio") {
+        var level = levelOf(Number(quality));
+        if (level >= 0) hls.currentLevel = level;
+      }
     });
     hls.on(window.Hls.Events.ERROR, function (event, detail) {
       if (!detail.fatal) return;
@@ -192,14 +207,14 @@
   }
 
   // Play *url* from *position* (seconds); keep playing if *playing*.
-  function load(url, position, playing, level) {
+  function load(url, position, playing) {
     earlier = merge(earlier.concat(playedNow()));
     seekTo = position;
     Array.prototype.slice.call(video.querySelectorAll("source")).forEach(function (source) {
       source.remove();
     });
     if (engine === "hls.js") {
-      startHls(url, position, level);
+      startHls(url, position);
     } else {
       if (hls) {
         hls.destroy();
@@ -236,6 +251,14 @@
     });
   }
 
+  // The source that plays the chosen quality with this engine.
+  function sourceUrl() {
+    if (quality === "audio") return data.audioUrl;
+    if (engine === "mp4") return data.mp4Url;
+    if (engine === "hls.js" || quality === "auto") return data.hlsUrl;
+    return rungUrl(quality);
+  }
+
   function chooseQuality(button) {
     var wanted = button.getAttribute("data-quality");
     if (wanted === quality) return;
@@ -245,23 +268,11 @@
     quality = wanted;
     press(qualityButtons, button);
     if (audioHint) audioHint.hidden = wanted !== "audio";
-    if (wanted === "audio") {
-      load(data.audioUrl, position, playing);
-    } else if (engine === "hls.js") {
-      if (fromAudio || !hls) {
-        load(data.hlsUrl, position, playing, wanted === "auto" ? -1 : levelOf(Number(wanted)));
-        if (wanted !== "auto" && hls) {
-          // The level list is known only once the master playlist is in.
-          hls.once(window.Hls.Events.MANIFEST_PARSED, function () {
-            var level = levelOf(Number(wanted));
-            if (level >= 0) hls.currentLevel = level;
-          });
-        }
-      } else {
-        hls.currentLevel = wanted === "auto" ? -1 : levelOf(Number(wanted));
-      }
+    if (!started) return;     // remembered for the first play
+    if (engine === "hls.js" && hls && !fromAudio && wanted !== "audio") {
+      hls.currentLevel = wanted === "auto" ? -1 : levelOf(Number(wanted));
     } else {
-      load(wanted === "auto" ? data.hlsUrl : rungUrl(wanted), position, playing);
+      load(sourceUrl(), position, playing);
     }
   }
 
@@ -373,14 +384,14 @@
   }
 
   video.addEventListener("play", function () {
+    if (!started) {           // play() called by another script before the button
+      begin();
+      return;
+    }
     if (!played) {
       played = true;
       // The first report comes early, so the 已看 figure moves soon after pressing play.
       window.setTimeout(function () { if (!video.paused) heartbeat(false); }, FIRST_HEARTBEAT_MS);
-      if (hls) {
-        hls.config.maxBufferLength = BUFFER_S;
-        hls.config.maxMaxBufferLength = 600;
-      }
     }
     openVisit();
   });
@@ -412,6 +423,43 @@
 
   // --- start --------------------------------------------------------------------------------------
 
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      if (window.Hls) {
+        resolve();
+        return;
+      }
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = true;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  // The resident pressed play: now ask for the media (and hls.js if it is the engine). The
+  // browser's own HLS and the MP4 start inside the tap, as Safari wants; hls.js starts once it is
+  // in (the tap already allowed sound on this page).
+  function begin() {
+    if (started) return;
+    started = true;
+    if (startButton) startButton.hidden = true;
+    video.controls = true;
+    video.preload = "auto";
+    var position = startPosition();
+    if (engine !== "hls.js") {
+      load(sourceUrl(), position, true);
+      return;
+    }
+    loadScript(data.hlsScript).then(function () {
+      if (window.Hls && window.Hls.isSupported()) load(sourceUrl(), position, true);
+      else fallBackToMp4(position, true, "mp4");
+    }, function () {
+      fallBackToMp4(position, true, "mp4");   // hls.js could not be fetched
+    });
+  }
+
   if (controls) controls.hidden = false;
   if (engine === "mp4" || !data.hlsUrl) {
     var group = document.querySelector("[data-quality-group]");
@@ -421,9 +469,22 @@
     qualityButtons.filter(function (b) { return b.getAttribute("data-quality") === "audio"; })
       .forEach(function (b) { b.hidden = true; });
   }
+  // The browser's own HLS cannot climb from the lowest rung by itself: on a slow line choose it.
+  if (engine === "native" && slowConnection() && rungUrl(0)) {
+    quality = "0";
+    press(qualityButtons, qualityButtons.filter(function (b) { return b.getAttribute("data-quality") === "0"; })[0]);
+  }
   showRate();
-  load(engine === "mp4" ? data.mp4Url : data.hlsUrl, startPosition(), false);
-  // The markup says preload="none" so that the MP4 <source> (for browsers without this script)
-  // is not fetched before the stream replaces it; now the metadata is wanted.
-  video.preload = "metadata";
+  // The MP4 <source> is for browsers without this script; the button asks for media instead.
+  Array.prototype.slice.call(video.querySelectorAll("source")).forEach(function (source) {
+    source.remove();
+  });
+  if (startButton) {
+    video.controls = false;
+    startButton.hidden = false;
+    startButton.addEventListener("click", function () {
+      begin();
+      video.focus();
+    });
+  }
 })();
