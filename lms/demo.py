@@ -12,6 +12,7 @@ from lms.accounts.models import Level, OrgUnit, Role, User
 from lms.activities.demo import load_activities
 from lms.courses import operations as courses
 from lms.extensions import db
+from lms.media.demo_media import add_demo_media
 
 DEMO_PASSWORD = "Luxian@2026"  # noqa: S105  (published demo accounts)
 
@@ -360,6 +361,7 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
             courses.add_text_lesson(course, title=lesson_title, body=f"<p>{body}</p>")
         courses.publish_course(course)
         published.append(course)
+    add_demo_media(published, teachers, echo)  # covers, a PDF and three short narrated videos
     _certify_hours(staff[Role.REGISTRAR], published)
     db.session.commit()
     _learning_history(residents, published)

@@ -44,6 +44,7 @@ def make_app(tmp_path: Path, **overrides):
         "SQLALCHEMY_DATABASE_URI": PG_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "LMS_MEDIA_DIR": str(tmp_path / "media"),
         "LMS_QUEUE_IMMEDIATE": True,
+        "LMS_DEMO_MEDIA": False,  # the demo's covers, PDF and videos: tests/media/test_demo_media.py
         "WTF_CSRF_ENABLED": False,
         "LMS_ARGON2": {"time_cost": 1, "memory_cost": 1024, "parallelism": 1},
     }
