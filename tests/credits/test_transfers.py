@@ -5,6 +5,7 @@ network is needed but for the status lists, served by a real server on loopback.
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -20,6 +21,12 @@ from lms.accounts.models import Notice, Role
 from lms.core.errors import OperationError
 from lms.credits import operations
 from lms.credits.credentials import foreign, jsonld, status
+from lms.credits.credentials.fetch import (
+    FetchFailed,
+    did_web_document_url,
+    fetch_json,
+    origin_of_did_web,
+)
 from lms.credits.credentials.proofs import add_proof, multikey
 from lms.credits.models import (
     CredentialUpload,
@@ -30,7 +37,7 @@ from lms.credits.models import (
     RuleMode,
 )
 from lms.extensions import db
-from tests.conftest import api_token
+from tests.conftest import api_token, sign_in
 
 ISSUER_NAME = "江阳区社区大学"
 
@@ -44,7 +51,16 @@ class Issuer:
         self.did = f"did:key:{self.mk}"
         self.method = f"{self.did}#{self.mk}"
 
-    def badge(self, *, name="王芳", status_entry=None, valid_until=None, kind="Course", **extra):
+    def badge(
+        self,
+        *,
+        name="王芳",
+        status_entry=None,
+        valid_until=None,
+        kind="Course",
+        title="茶艺基础",
+        **extra,
+    ):
         document = {
             "@context": [jsonld.CREDENTIALS_V2, jsonld.OB_V3],
             "id": f"urn:uuid:{uuid.uuid4()}",
@@ -66,7 +82,7 @@ class Issuer:
                     "id": f"urn:uuid:{uuid.uuid4()}",
                     "type": ["Achievement"],
                     "achievementType": kind,
-                    "name": "茶艺基础",
+                    "name": title,
                     "description": "茶艺基础课程",
                     "criteria": {"narrative": "完成全部课时"},
                 },
@@ -427,3 +443,108 @@ def test_parallel_imports_and_certifications_credit_one_credential_once(
     ).all()
     assert keys == [f"credential:{badge['id']}"]
     assert Role.REGISTRAR in registrar.roles
+
+
+def test_fetching_goes_to_public_https_only_follows_no_redirect_and_reads_little(app, served):
+    origin, bodies = served
+    app.config["LMS_FETCH_PRIVATE_ADDRESSES"] = False
+    for url, why in [
+        (f"{origin}/x", "https"),
+        (f"https://127.0.0.1:{origin.rsplit(':', 1)[1]}/x", "公网"),
+        ("https://localhost/x", "公网"),
+        ("https://10.1.2.3/x", "公网"),
+        ("https://user:pw@xuexi.example/x", "https"),
+        ("file:///etc/passwd", "https"),
+    ]:
+        with pytest.raises(FetchFailed, match=why):
+            fetch_json(url)
+    assert origin_of_did_web("did:web:127.0.0.1%3A8000") == "https://127.0.0.1:8000"
+    app.config["LMS_FETCH_PRIVATE_ADDRESSES"] = True
+    assert origin_of_did_web("did:web:127.0.0.1%3A8000") == "http://127.0.0.1:8000"
+    assert did_web_document_url("did:web:xuexi.example:county:a") == (
+        "https://xuexi.example/county/a/did.json"
+    )
+    assert did_web_document_url("did:web:xuexi.example:..") is None
+    bodies["/big"] = b'"' + b"x" * (600 * 1024) + b'"'
+    with pytest.raises(FetchFailed, match="太大"):
+        fetch_json(f"{origin}/big")
+    with pytest.raises(FetchFailed, match="404"):
+        fetch_json(f"{origin}/nothing-here")
+
+
+def test_pages_for_the_trust_list_the_upload_and_the_revoked_list(
+    app, client, resident, registrar, issuer, served
+):
+    origin, _bodies = served
+    sign_in(client, registrar)
+    assert client.get("/credits/trusted-issuers").status_code == 200
+    refused = client.post(
+        "/credits/trusted-issuers",
+        data={"name": ISSUER_NAME, "did": issuer.did, "trusted_from": "2026-01-01"},
+    )
+    assert refused.status_code == 422
+    assert "请至少选择一种互认的成果类型" in refused.get_data(as_text=True)
+    added = client.post(
+        "/credits/trusted-issuers",
+        data={
+            "name": ISSUER_NAME,
+            "did": issuer.did,
+            "trusted_from": "2026-01-01",
+            "achievement_types": ["Course"],
+            "origin": origin,
+        },
+    )
+    assert added.status_code == 302
+    assert ISSUER_NAME in client.get("/credits/trusted-issuers").get_data(as_text=True)
+
+    own = app.test_client()
+    sign_in(own, resident)
+    assert "转入外单位学分" in own.get("/me/credits").get_data(as_text=True)
+
+    def upload(who, raw, **fields):
+        return who.post(
+            "/credits/import",
+            data={"document": (io.BytesIO(raw), "凭证.json"), **fields},
+            content_type="multipart/form-data",
+        )
+
+    page = upload(own, json.dumps(issuer.badge()).encode())
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    assert "已转入，等待认证" in page.get_data(as_text=True)
+    # 20 MB, sent as the raw multipart body (the test client would spool it to a file it never
+    # closes).
+    boundary = "----lms-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="big.json"'
+            "\r\nContent-Type: application/json\r\n\r\n"
+        ).encode()
+        + b"x" * (20 * 1024 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    big = own.post(
+        "/credits/import", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert big.status_code == 413
+    assert "文件太大" in big.get_data(as_text=True)
+    assert upload(own, b"not json").status_code == 422
+    other = upload(own, json.dumps(issuer.badge(name="李建国")).encode())
+    assert other.status_code == 403
+    assert "不是颁发给您的" in other.get_data(as_text=True)
+    # A registrar uploads for the resident, named by mobile number.
+    page = upload(client, json.dumps(issuer.badge(title="插花入门")).encode(), phone=resident.phone)
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    outcome = db.session.scalars(
+        select(LearningOutcome).filter_by(user_id=resident.id, kind=OutcomeKind.TRANSFER)
+    ).first()
+    shown = client.get(f"/credits/outcomes/{outcome.id}").get_data(as_text=True)
+    assert "下载转入的凭证文件" in shown
+    assert "核对是居民本人" in shown
+    imported = operations.transfers.imported_for(outcome)
+    evidence = own.get(f"/credits/imports/{imported.upload_id}.json")
+    assert evidence.status_code == 200
+    assert json.loads(evidence.data)["issuer"]["id"] == issuer.did
+    assert "没有被原单位撤销的转入学分" in client.get("/credits/imports/revoked").get_data(
+        as_text=True
+    )
+    assert own.get("/credits/imports/revoked").status_code == 403

@@ -14,6 +14,7 @@ from lms.core.time import local_date, utcnow
 from lms.credits import access, bp, operations
 from lms.credits.forms import OutcomeForm, ReasonForm
 from lms.credits.models import LearningOutcome, LedgerEntry, OutcomeKind, OutcomeStatus
+from lms.credits.operations import transfers
 from lms.extensions import db
 
 
@@ -89,6 +90,7 @@ def outcome(outcome_id: int):
         reject_form=ReasonForm(prefix="reject"),
         reverse_form=ReasonForm(prefix="reverse"),
         empty=EmptyForm(),
+        imported=transfers.imported_for(item),
     )
 
 
