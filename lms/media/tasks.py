@@ -122,9 +122,13 @@ def requeue_stalled() -> int:
     running on this machine is stopped (one on another machine stops at its next heartbeat,
     or with its worker, or when the job sent again clears its folder there)."""
     sent = operations.requeue_stalled()
+    # The dead jobs' folders are listed (and their ffmpeg stopped) before the commit sends the
+    # jobs again: a worker on this machine may take one at once, and its new folder must not be
+    # mistaken for a leftover.
+    processes.stop_leftovers(
+        [folder for asset_id in sent for folder in _leftover_folders(asset_id)]
+    )
     db.session.commit()
-    for asset_id in sent:
-        processes.stop_leftovers(_leftover_folders(asset_id))
     return len(sent)
 
 

@@ -132,6 +132,11 @@ class Stack:
             "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}",
         }
         self._wait_port(self.ports["redis"], "redis")
+        # The app servers start while the database is migrated (they read it only per request).
+        for name in ("web1", "web2"):
+            self._start(
+                name, exec_start("lms-web@.service", self.values, str(self.ports[name]), self.env)
+            )
         seeded = subprocess.run(  # noqa: S603 - our own script
             [sys.executable, "-m", "tests.deploy.seed", str(self.residents)],
             env=self.env,
@@ -143,10 +148,6 @@ class Stack:
         if seeded.returncode != 0:
             raise RuntimeError(f"seeding failed:\n{seeded.stderr[-4000:]}")
         self.people = json.loads(seeded.stdout.strip().splitlines()[-1])
-        for name in ("web1", "web2"):
-            self._start(
-                name, exec_start("lms-web@.service", self.values, str(self.ports[name]), self.env)
-            )
         for number in (1, 2):
             self._start(
                 f"worker{number}",
@@ -170,15 +171,15 @@ class Stack:
     # --- processes -----------------------------------------------------------------------
 
     def _start(self, name: str, command: list[str]) -> None:
-        log = (self.base / "log" / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands
-            command,
-            env=getattr(self, "env", None),
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a kill reaches its ffmpeg too
-        )
+        with (self.base / "log" / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(  # noqa: S603 - our own commands
+                command,
+                env=getattr(self, "env", None),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: a kill reaches its ffmpeg too
+            )
 
     def log(self, name: str) -> str:
         return (self.base / "log" / f"{name}.log").read_text(errors="replace")
@@ -202,7 +203,11 @@ class Stack:
             self.kill(name)
 
     def close(self) -> None:
-        for name in reversed(list(self.processes)):
+        for process in self.processes.values():  # all at once, then wait for each
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        for name in self.processes:
             self.stop(name, timeout=15)
         self._drop_database()
 
