@@ -278,6 +278,16 @@ def test_a_trusted_badge_becomes_one_pending_transfer_certified_once(
     assert entry is not None
     assert entry.amount == 2
 
+    assert entry.memo == f"{ISSUER_NAME}：按原单位学分的 1 倍折算，每年最多 3 学分"
+    # The rule's yearly cap (3) counts this issuer's credits: a second badge earns what is left.
+    second_badge = post(client, headers, issuer.badge(title="插花入门"))
+    assert second_badge.status_code == 201, second_badge.get_json()
+    capped = client.post(
+        f"/api/v1/outcomes/{second_badge.get_json()['items'][0]['outcome_id']}/certify",
+        headers=reviewer,
+    )
+    assert capped.get_json()["credits"] == 1.0
+
     # Someone else of the same name (a name is all the badge says) cannot have it credited again.
     namesake = create_user(name="王芳")
     second = post(client, api_token(client, namesake), badge)

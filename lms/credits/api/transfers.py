@@ -10,6 +10,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from lms.core.api import ApiError, Schema, endpoint, json_body
 from lms.core.models import MAX_ID
@@ -67,7 +68,7 @@ class TrustedIssuerIn(Schema):
 @endpoint(api_bp, "/trusted-issuers", "GET", summary="专员：学分互认的可信签发单位名单")
 def trusted_issuers():
     access.require_registrar(current_user)
-    rows = db.session.query(TrustedIssuer).order_by(TrustedIssuer.id).all()
+    rows = db.session.scalars(select(TrustedIssuer).order_by(TrustedIssuer.id)).all()
     return {"items": [issuer_out(row) for row in rows]}
 
 
@@ -126,7 +127,9 @@ class ImportOut(BaseModel):
 def import_out(imported: Imported) -> dict:
     rows = {
         row.credential_id: row.outcome_id
-        for row in db.session.query(ImportedCredential).filter_by(upload_id=imported.upload.id)
+        for row in db.session.scalars(
+            select(ImportedCredential).filter_by(upload_id=imported.upload.id)
+        )
     }
     exam = imported.examination
     return ImportOut(

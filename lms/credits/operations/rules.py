@@ -14,6 +14,7 @@ from lms.core.errors import Conflict, field_error
 from lms.core.time import local_date, utcnow
 from lms.courses.models import Category, Course
 from lms.credits import ledger
+from lms.credits.credentials.foreign import ACHIEVEMENT_TYPES
 from lms.credits.models import (
     ConversionRule,
     CreditAccount,
@@ -55,6 +56,11 @@ def describe_rule(rule: ConversionRule | None) -> str:
         text = _("每 %(n)s 学时折算 1 学分", n=_trim(rule.hours_per_credit))
     if rule.yearly_cap is not None:
         text += _("，每年最多 %(n)s 学分", n=_trim(rule.yearly_cap))
+    scope = [rule.issuer.name] if rule.issuer is not None else []
+    if rule.achievement_type:
+        scope.append(ACHIEVEMENT_TYPES.get(rule.achievement_type, rule.achievement_type))
+    if scope:
+        text = _("%(scope)s：%(text)s", scope="、".join(scope), text=text)
     return text
 
 
