@@ -558,3 +558,54 @@ def test_pages_for_the_trust_list_the_upload_and_the_revoked_list(
         as_text=True
     )
     assert own.get("/credits/imports/revoked").status_code == 403
+
+
+def test_a_key_rotated_at_the_issuer_is_taken_again_and_the_old_one_kept(
+    client, resident, registrar
+):
+    did = "did:web:xuexi.jiangyang.example"
+    old, new = Issuer(), Issuer()
+
+    def document(*issuers):
+        methods = [
+            {
+                "id": f"{did}#{one.mk}",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": one.mk,
+            }
+            for one in issuers
+        ]
+        return json.dumps(
+            {
+                "id": did,
+                "verificationMethod": methods,
+                "assertionMethod": [m["id"] for m in methods],
+            }
+        )
+
+    entry = operations.add_trusted_issuer(
+        registrar,
+        name=ISSUER_NAME,
+        did=did,
+        trusted_from=date(2026, 1, 1),
+        achievement_types=["Course"],
+        did_document=document(old),
+    )
+    db.session.commit()
+    for one in (old, new):
+        one.did, one.method = did, f"{did}#{one.mk}"
+    headers = api_token(client, resident)
+    refused = post(client, headers, new.badge(title="插花入门"))
+    assert refused.status_code == 422
+    assert "密钥" in refused.get_json()["error"]["message"]
+    officer = api_token(client, registrar)
+    answer = client.post(
+        f"/api/v1/trusted-issuers/{entry.id}/keys",
+        json={"did_document": document(new)},
+        headers=officer,
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["keys"] == [old.mk, new.mk]
+    assert post(client, headers, new.badge(title="插花入门")).status_code == 201
+    assert post(client, headers, old.badge()).status_code == 201

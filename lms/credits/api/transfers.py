@@ -103,6 +103,27 @@ def retire_trusted_issuer(issuer_id: int):
     return issuer_out(issuer)
 
 
+class KeysIn(Schema):
+    did_document: str = Field("", max_length=100_000, description="粘贴的 DID 文档（不联网时）")
+    public_key: str = Field("", max_length=200, description="Ed25519 Multikey（z6Mk…）")
+
+
+@endpoint(
+    api_bp,
+    "/trusted-issuers/<int:issuer_id>/keys",
+    "POST",
+    summary="县级专员：对方更换密钥后重新取回公钥（did:web 联网一次，或粘贴；旧公钥保留）",
+    body=KeysIn,
+    response=TrustedIssuerOut,
+)
+def refresh_trusted_issuer_keys(issuer_id: int, body: KeysIn):
+    issuer = access.get_trusted_issuer_or_404(issuer_id)
+    access.require_trust_keeper(current_user)
+    operations.refresh_trusted_issuer_keys(current_user, issuer, **body.model_dump())
+    db.session.commit()
+    return issuer_out(issuer)
+
+
 class ItemOut(BaseModel):
     credential_id: str
     title: str

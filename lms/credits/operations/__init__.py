@@ -42,6 +42,7 @@ from lms.credits.operations.transfers import (
     flagged_imports,
     import_credential,
     recheck_imported,
+    refresh_trusted_issuer_keys,
     retire_trusted_issuer,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "post_entry",
     "record_course_completion",
     "recheck_imported",
+    "refresh_trusted_issuer_keys",
     "reject_outcome",
     "retire_rule",
     "retire_trusted_issuer",

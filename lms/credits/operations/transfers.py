@@ -139,6 +139,25 @@ def add_trusted_issuer(
     return issuer
 
 
+def refresh_trusted_issuer_keys(
+    registrar: User, issuer: TrustedIssuer, *, did_document: str = "", public_key: str = ""
+) -> int:
+    """After the institution rotates its key: take its keys again (did:web: one fetch now, or
+    what is pasted) and add the new ones. Keys already held stay, so what the old key signed
+    keeps verifying. Returns how many keys were added."""
+    if not issuer.current:
+        raise Conflict(_("这个单位已经不在可信名单上"))
+    keys, document = _keys_from_input(issuer.did, did_document or "", public_key or "")
+    held = {key["multibase"] for key in issuer.keys or []}
+    added = [key for key in keys if key["multibase"] not in held]
+    if added:
+        issuer.keys = [*(issuer.keys or []), *added]
+    if document is not None:
+        issuer.did_document = document
+    db.session.flush()
+    return len(added)
+
+
 def retire_trusted_issuer(registrar: User, issuer: TrustedIssuer) -> None:
     """Stop accepting new credentials of *issuer* (what was credited stays)."""
     if not issuer.current:

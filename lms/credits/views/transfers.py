@@ -64,6 +64,24 @@ def retire_trusted_issuer(issuer_id: int):
     return redirect(url_for("credits.trusted_issuers"))
 
 
+@bp.post("/credits/trusted-issuers/<int:issuer_id>/keys")
+@login_required
+def refresh_trusted_issuer_keys(issuer_id: int):
+    issuer = access.get_trusted_issuer_or_404(issuer_id)
+    access.require_trust_keeper(current_user)
+    require_form_token()
+    with attempt() as result:
+        added = operations.refresh_trusted_issuer_keys(current_user, issuer)
+    if result.ok:
+        flash(
+            _("已取回新的公钥 %(n)s 个；原有的公钥保留", n=added)
+            if added
+            else _("对方的公钥没有变化"),
+            "success",
+        )
+    return redirect(url_for("credits.trusted_issuers"))
+
+
 @bp.route("/credits/import", methods=["GET", "POST"])
 @login_required
 def import_credential():
