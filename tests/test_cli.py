@@ -6,6 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from lms.accounts.models import OrgUnit, User
+from lms.activities.registry.models import ActivityLecturer, Lecturer
 from lms.cli import main
 from lms.courses.models import Course, CourseStatus
 from lms.demo import MANY_RESIDENTS
@@ -25,6 +26,10 @@ def test_demo_load_fills_an_empty_database_once(app):
         == 12
     )
     units = db.session.scalar(select(func.count()).select_from(OrgUnit))
+    # The registry: lecturers and volunteers, and the past activities' recorded service.
+    assert db.session.scalar(select(func.count()).select_from(Lecturer)) == 6
+    served = select(func.count()).select_from(ActivityLecturer)
+    assert db.session.scalar(served.where(ActivityLecturer.recorded_at.is_not(None))) > 0
 
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0

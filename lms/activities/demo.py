@@ -14,6 +14,7 @@ from sqlalchemy import select
 from lms.accounts.models import OrgUnit, Role, RoleGrant, User
 from lms.activities import operations
 from lms.activities.models import Activity, ActivityKind, CheckInMethod
+from lms.activities.registry import demo as registry_demo
 from lms.core.time import display_zone, local_date, utcnow
 from lms.extensions import db
 
@@ -216,6 +217,7 @@ def _data(town, village, kind, title, place, hours, capacity, registration, star
 
 def load_activities(echo: Callable[[str], None] = print) -> int:
     """Load the demo activities; returns how many attendances became credits."""
+    lecturers, volunteers = registry_demo.load_registry()  # their hours come with the closes
     counted = 0
     for (
         days,
@@ -263,6 +265,7 @@ def load_activities(echo: Callable[[str], None] = print) -> int:
                 now=moment,
                 device_id=f"demo{person.id:028d}" if method is CheckInMethod.SCAN else None,
             )
+        registry_demo.staff_activity(activity, organiser)
         counted += len(operations.close_activity(activity, by=organiser, now=activity.ends_at))
     wang_fang = db.session.scalar(select(User).filter_by(phone="13700000001"))
     for (
@@ -285,6 +288,7 @@ def load_activities(echo: Callable[[str], None] = print) -> int:
             _organiser(town),
             _data(town, village, kind, title, place, hours, capacity, needs, start, length),
         )
+        registry_demo.staff_activity(activity, _organiser(town))
         if needs:
             for person in _residents(village or town, 6):
                 operations.register(person, activity)
@@ -294,6 +298,7 @@ def load_activities(echo: Callable[[str], None] = print) -> int:
     echo(
         f"演示活动已载入：{len(PAST)} 场已结束（{counted} 人次签到记入学分）、{len(UPCOMING)} 场近期活动。"
     )
+    echo(f"讲师团 {lecturers} 位、志愿者（含申请）{volunteers} 位已载入。")
     return counted
 
 
