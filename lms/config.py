@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "LMS_TOKEN_TTL_S": 30 * 24 * 3600,
     "LMS_COVER_MAX_BYTES": 5 * 1024 * 1024,
     "LMS_COVER_SIZE": (960, 540),
+    "LMS_PICTURE_SIZE": (1280, 1280),  # pictures in lesson texts fit inside this (px)
     "LMS_PAGE_SIZE": 12,
     "LMS_SEARCH_DIR": None,
     "LMS_QUEUE_URL": None,

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("accounts", __name__)
 api_bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
-from lms.accounts import api, views  # noqa: E402,F401  (routes register on import)
+from lms.accounts import api, elderly, views  # noqa: E402,F401  (routes register on import)

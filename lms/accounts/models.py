@@ -106,6 +106,9 @@ class User(CreatedMixin, db.Model):
     id_number_sealed: Mapped[str | None] = mapped_column(Text)
     # Changing the password changes the nonce, which signs out every other session.
     session_nonce: Mapped[str] = mapped_column(String(16), default=_session_nonce)
+    # 长辈模式 remembered on the account (lms/accounts/elderly.py): the main text size in px
+    # while it is on (20–30), None while it is off.
+    elderly_text_px: Mapped[int | None]
 
     org_unit: Mapped[OrgUnit] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(

@@ -433,3 +433,14 @@ def mark_notices_read(user: User) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+# Preferences ----------------------------------------------------------------------------------
+
+
+def set_elderly_mode(user: User, text_px: int | None) -> None:
+    """Remember 长辈模式 on *user*'s account: the main text size in px (20–30), None for off."""
+    if text_px is not None and not 20 <= text_px <= 30:
+        raise field_error("mode", _("长辈模式的字号只能在 20 到 30 之间"))
+    user.elderly_text_px = text_px
+    db.session.flush()

@@ -43,6 +43,7 @@ _WHILE_PASSWORD_MUST_CHANGE = {
     "accounts.account",
     "accounts.sign_out",
     "accounts.set_language",
+    "accounts.set_elderly",
     "accounts_api.change_my_password",
     "accounts_api.delete_token",
     "accounts_api.me",

@@ -6,19 +6,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from flask import url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from lms.accounts.models import OrgUnit
-from lms.core.api import ApiError, Id, Page, Schema, endpoint
+from lms.core.api import ApiError, Id, Page, Schema, endpoint, multipart_form
 from lms.core.errors import field_error
 from lms.core.models import MAX_ID
 from lms.core.paging import paginate
 from lms.courses import access, api_bp, operations
 from lms.courses.catalogue import catalogue_query, course_credits, enrolled_course_ids
+from lms.courses.content import human_size
 from lms.courses.models import Category, Course
 from lms.extensions import db
 
@@ -221,3 +223,42 @@ def publish_course(course_id: int):
     operations.publish_course(course)
     db.session.commit()
     return detail_out(course)
+
+
+class PictureOut(BaseModel):
+    url: str = Field(description="图片地址，用在课时正文的 <img src>")
+    width: int
+    height: int
+
+
+@endpoint(
+    api_bp,
+    "/courses/<int:course_id>/pictures",
+    "POST",
+    summary="上传课时正文里的图片（任课教师；JPG、PNG、WEBP 或 GIF，5 MB 以内，缩小到适合页面）",
+    response=PictureOut,
+    status=201,
+    multipart={"picture": "图片文件"},
+)
+def upload_picture(course_id: int):
+    course = access.get_course_or_404(course_id, current_user, for_edit=True)
+    limit = current_app.config["LMS_COVER_MAX_BYTES"]
+    too_large = _("图片不能超过 %(size)s", size=human_size(limit))
+    # A far larger body is refused before it is read (not only once 5 MB of it are in).
+    if (request.content_length or 0) > limit + 64 * 1024:
+        raise ApiError(413, "too_large", too_large, {"picture": [too_large]})
+    request.max_content_length = limit + 64 * 1024
+    try:
+        files = request.files
+        multipart_form()
+    except RequestEntityTooLarge:
+        raise ApiError(413, "too_large", too_large, {"picture": [too_large]}) from None
+    picture = files.get("picture")
+    if picture is None or not picture.filename:
+        message = _("请选择一张图片")
+        raise ApiError(422, "validation_error", message, {"picture": [message]})
+    relative, width, height = operations.add_picture(course, picture.stream)
+    db.session.commit()
+    name = relative.rsplit("/", 1)[-1]
+    url = url_for("courses.picture", name=name)
+    return PictureOut(url=url, width=width, height=height).model_dump(mode="json"), 201

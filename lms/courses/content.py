@@ -151,3 +151,52 @@ def _write_jpeg(image, relative: str, *, quality: int) -> None:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
     storage.write_atomically(storage.media_path(relative), out.getvalue())
+
+
+PICTURE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def save_picture(stream, *, field: str = "picture") -> tuple[str, int, int]:
+    """A picture for a lesson's text, checked like a cover (a real JPG, PNG, WEBP or GIF within
+    the size limit; an SVG, which can carry script, is refused), shrunk to fit the page (at most
+    LMS_PICTURE_SIZE), written as JPEG under media/pictures/. Its relative path and size."""
+    limit = current_app.config["LMS_COVER_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if not data:
+        raise field_error(field, _("图片文件是空的"))
+    if len(data) > limit:
+        raise field_error(field, _("图片不能超过 %(size)s", size=human_size(limit)), status=413)
+    if _looks_like_markup(data):
+        raise field_error(
+            field, _("不支持 SVG 等矢量图，请上传 JPG、PNG、WEBP 或 GIF 图片"), status=415
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in PICTURE_FORMATS:
+                raise field_error(field, _("图片只支持 JPG、PNG、WEBP 或 GIF 格式"), status=415)
+            if probe.width * probe.height > 40_000_000:
+                raise field_error(field, _("图片尺寸过大"), status=413)
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "P"):
+                image = image.convert("RGBA")
+                flat = Image.new("RGB", image.size, "white")  # transparent parts on white
+                flat.paste(image, mask=image.getchannel("A"))
+                image = flat
+            else:
+                image = image.convert("RGB")
+            image.thumbnail(current_app.config["LMS_PICTURE_SIZE"], Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise field_error(field, _("这不是有效的图片文件"), status=415) from None
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    relative = f"pictures/{secrets.token_hex(12)}.jpg"
+    storage.write_atomically(storage.media_path(relative), out.getvalue())
+    return relative, image.width, image.height
+
+
+def _looks_like_markup(data: bytes) -> bool:
+    """SVG (or any XML or HTML) rather than a raster image: text that opens with a tag."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<") or b"<svg" in head

@@ -18,7 +18,7 @@ from lms.core.tasks import delete_media_file
 from lms.core.text import clean_title, plain_text
 from lms.core.time import utcnow
 from lms.courses import access
-from lms.courses.content import cover_files, sanitise_html, save_cover
+from lms.courses.content import cover_files, sanitise_html, save_cover, save_picture
 from lms.courses.models import Category, Course, CourseStatus, Lesson, LessonKind
 from lms.extensions import db
 
@@ -229,6 +229,16 @@ def certify_course_hours(
 
 
 # Lessons ------------------------------------------------------------------------------------
+
+
+def add_picture(course: Course, stream) -> tuple[str, int, int]:
+    """Store a picture for *course*'s lesson texts (checked and shrunk by content.save_picture);
+    its relative path and size. The lesson's body refers to it by its address; the file goes
+    again when the request's transaction rolls back."""
+    ensure_editable(course)
+    relative, width, height = save_picture(stream)
+    storage.discard_on_rollback(db.session, relative)
+    return relative, width, height
 
 
 def ensure_editable(course: Course) -> None:

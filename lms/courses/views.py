@@ -100,6 +100,13 @@ def cover(name: str):
     return response
 
 
+@bp.get("/pictures/<name>")
+def picture(name: str):
+    """A picture of a lesson's text (courses.api.upload_picture); its name is random and never
+    reused, so it may be cached for a year."""
+    return send_from_directory(storage.media_path("pictures"), name, max_age=365 * 86400)
+
+
 # Teaching -----------------------------------------------------------------------------------
 
 

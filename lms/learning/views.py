@@ -11,7 +11,7 @@ from lms.core.forms import EmptyForm, attempt, require_form_token
 from lms.courses.catalogue import register_enrolment_lookup
 from lms.courses.models import Course, CourseStatus
 from lms.extensions import db
-from lms.learning import access, bp, operations
+from lms.learning import access, bp, operations, overview
 from lms.learning.models import Enrolment
 from lms.learning.serializers import lesson_detail
 
@@ -33,7 +33,14 @@ register_enrolment_lookup(_enrolled_ids)
 
 @bp.app_context_processor
 def _enrolment_helpers():
-    return {"enrolment_for": lambda course: access.active_enrolment(current_user, course)}
+    def course_progress(course):
+        enrolment = access.active_enrolment(current_user, course)
+        return overview.progress_of(current_user, course, enrolment) if enrolment else None
+
+    return {
+        "enrolment_for": lambda course: access.active_enrolment(current_user, course),
+        "course_progress": course_progress,
+    }
 
 
 @bp.post("/courses/<int:course_id>/enrol")
@@ -74,7 +81,11 @@ def my_courses():
         )
         .order_by(Enrolment.enrolled_at.desc())
     ).all()
-    return render_template("learning/my_courses.html", enrolments=enrolments)
+    return render_template(
+        "learning/my_courses.html",
+        enrolments=enrolments,
+        progress=overview.progress_of_enrolments(current_user, enrolments),
+    )
 
 
 @bp.get("/lessons/<int:lesson_id>")
@@ -94,6 +105,7 @@ def lesson(lesson_id: int):
     lessons = lesson.course.lessons
     index = lessons.index(lesson)
     detail = lesson_detail(lesson, progress)
+    enrolment = access.active_enrolment(current_user, lesson.course)
     return render_template(
         "learning/lesson.html",
         lesson=lesson,
@@ -101,7 +113,10 @@ def lesson(lesson_id: int):
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         progress=progress,
-        enrolled=access.active_enrolment(current_user, lesson.course) is not None,
+        enrolled=enrolment is not None,
+        course_progress=(
+            overview.progress_of(current_user, lesson.course, enrolment) if enrolment else None
+        ),
         media=detail.media,
         captions_url=detail.captions_url,
         reading_s=detail.reading_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import gettext as _
 from pydantic import BaseModel
 
 from lms.media.models import MediaAsset
@@ -10,6 +11,7 @@ from lms.media.models import MediaAsset
 
 class RenditionOut(BaseModel):
     name: str
+    label: str  # in plain words: 流畅, 标清, 高清, 超清
     height: int | None = None
     width: int | None = None
     bandwidth: int | None = None
@@ -30,6 +32,18 @@ class MediaOut(BaseModel):
     renditions: list[RenditionOut]
 
 
+def rung_label(height: int | None) -> str:
+    """A rung in the words video apps use (240p 流畅, 360p 标清, 480p 高清, 720p 超清)."""
+    height = height or 0
+    if height <= 240:
+        return _("流畅")
+    if height <= 360:
+        return _("标清")
+    if height <= 480:
+        return _("高清")
+    return _("超清")
+
+
 def file_url(asset: MediaAsset, name: str | None) -> str | None:
     return url_for("media.rendition", asset_id=asset.id, name=name) if name else None
 
@@ -42,6 +56,7 @@ def media_out(asset: MediaAsset) -> MediaOut:
     rungs = [
         RenditionOut(
             name=rung["name"],
+            label=rung_label(rung.get("height")),
             height=rung.get("height"),
             width=rung.get("width"),
             bandwidth=rung.get("bandwidth"),

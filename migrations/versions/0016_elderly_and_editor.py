@@ -19,8 +19,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('elderly_text_px', sa.Integer(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('elderly_text_px')

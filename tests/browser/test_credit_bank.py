@@ -53,9 +53,7 @@ def test_resident_completes_a_course_sees_credits_once_and_downloads_the_transcr
     page.get_by_role("button", name="开具学分证明").click()
     expect(page.get_by_text("学分证明已开具")).to_be_visible()
     with page.expect_download() as download:
-        page.get_by_role("link", name="下载学分证明").and_(
-            page.locator('[href$=".pdf"]')
-        ).first.click()
+        page.get_by_role("link", name="下载 PDF").and_(page.locator('[href$=".pdf"]')).first.click()
     pdf = ARTIFACTS / "credits-browser-transcript.pdf"
     download.value.save_as(pdf)
     text = poppler("pdftotext", "-layout", str(pdf), "-")

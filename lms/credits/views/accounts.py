@@ -11,8 +11,19 @@ from lms.accounts.validation import normalize_phone
 from lms.core.forms import EmptyForm
 from lms.credits import access, bp, operations
 from lms.credits.forms import ReasonForm
-from lms.credits.models import LearningOutcome, Transcript
+from lms.credits.models import EntryKind, LearningOutcome, Transcript
+from lms.credits.operations.rules import describe_rule
 from lms.extensions import db
+
+
+@bp.app_template_global()
+def entry_note(entry) -> str:
+    """The note under a ledger entry. A deposit for an outcome notes the conversion rule it
+    used, stored in the words of the day it was posted; the page says that rule again in the
+    reader's language (the stored memo stays as it was: the ledger is append-only)."""
+    if entry.kind is EntryKind.DEPOSIT and entry.outcome_id is not None:
+        return describe_rule(entry.rule)
+    return entry.memo
 
 
 @bp.get("/me/credits")
