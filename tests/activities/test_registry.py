@@ -335,3 +335,54 @@ def test_parallel_closes_record_one_volunteer_outcome(app, resident, town_admin)
         )
         == 1
     )
+
+
+def test_registry_pages_for_staff_and_the_residents_own(client, resident, town_admin):
+    """Every page answers; the forms refuse what they must with a 4xx and store nothing."""
+    sign_in(client, town_admin)
+    assert client.get("/activities/lecturers/new").status_code == 200
+    outside = client.post(
+        "/activities/lecturers/new",
+        data={"unit": unit("嘉明镇").id, "name": "李四", "subjects": "法律"},
+    )
+    assert outside.status_code == 422
+    made = client.post(
+        "/activities/lecturers/new",
+        data={"unit": unit("福集镇").id, "name": "张老师", "subjects": "智能手机", "phone": "138"},
+    )
+    assert made.status_code == 422
+    assert "手机号格式不正确" in made.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Lecturer)) == 0
+    made = client.post(
+        "/activities/lecturers/new",
+        data={
+            "unit": unit("福集镇").id,
+            "name": "张老师",
+            "subjects": "智能手机",
+            "talent_pool": "y",
+        },
+    )
+    assert made.status_code == 302
+    lecturer = db.session.scalars(select(Lecturer)).one()
+    listed = client.get("/activities/lecturers?pool=1&q=手机").get_data(as_text=True)
+    assert "张老师" in listed
+    assert client.get(f"/activities/lecturers/{lecturer.id}").status_code == 200
+    assert client.get(f"/activities/lecturers/{2**40}").status_code == 404
+    assert client.get("/activities/volunteers/new").status_code == 200
+    assert client.get("/admin/activity-reports").status_code == 200
+    client.post("/sign-out")
+
+    sign_in(client, resident)
+    assert client.get("/activities/lecturers").status_code == 403
+    assert "我要当志愿者" in client.get("/me/volunteer").get_data(as_text=True)
+    empty = client.post("/me/volunteer", data={"skills": "", "availability": ""})
+    assert empty.status_code == 422
+    applied = client.post("/me/volunteer", data={"skills": "摄影", "availability": "周末"})
+    assert applied.status_code == 302
+    assert "正在等待管理员审核" in client.get("/me/volunteer").get_data(as_text=True)
+    assert (
+        client.get(
+            f"/activities/volunteers/{db.session.scalars(select(Volunteer)).one().id}"
+        ).status_code
+        == 404
+    )
