@@ -1,0 +1,94 @@
+"""Residents at the evening peak, for Locust (run by benchmarks/load/run.py, which starts the
+deployment and writes the data file this reads from LMS_LOAD_DATA).
+
+Each simulated resident signs in (the API's token: a real argon2 check), browses the catalogue,
+searches, opens the video lesson (the lesson, a visit, the HLS playlists and the first segment
+through nginx), then watches: a heartbeat every 15 s, as the player sends them, for ten
+minutes, before browsing again."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+
+from locust import FastHttpUser, between, task
+
+DATA = json.loads(open(os.environ["LMS_LOAD_DATA"], encoding="utf-8").read())  # noqa: SIM115
+RESIDENTS = itertools.cycle(DATA["residents"])
+HEARTBEAT_S = 15
+WATCH_HEARTBEATS = 40  # ten minutes of watching between two browses
+WORDS = ["高血压", "养生", "gaoxueya", "合理用药", "健康"]
+
+
+class Resident(FastHttpUser):
+    wait_time = between(0, 0)
+
+    def on_start(self) -> None:
+        person = next(RESIDENTS)
+        with self.client.post(
+            "/api/v1/auth/tokens",
+            json={"phone": person["phone"], "password": person["password"]},
+            name="sign in (token)",
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 201:
+                answer.failure(f"sign-in {answer.status_code}")
+                self.stop()
+                return
+            self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+        self.client.put(
+            f"/api/v1/courses/{DATA['course_id']}/enrolment", headers=self.headers, name="enrol"
+        )
+
+    @task
+    def evening(self) -> None:
+        headers = self.headers
+        self.client.get("/courses", headers=headers, name="catalogue page")
+        self.client.get(
+            "/api/v1/search", params={"q": random.choice(WORDS)}, headers=headers, name="search"
+        )
+        lesson = self.client.get(
+            f"/api/v1/lessons/{DATA['lesson_id']}", headers=headers, name="open lesson"
+        ).json()
+        master = self.client.get(lesson["media"]["hls_url"], headers=headers, name="HLS playlist")
+        variant = re.search(r"^(?!#)(\S+\.m3u8)$", master.text, re.M)
+        if variant:
+            base = lesson["media"]["hls_url"].rsplit("/", 1)[0]
+            playlist = self.client.get(
+                f"{base}/{variant.group(1)}", headers=headers, name="HLS playlist"
+            )
+            segment = re.search(r"^(?!#)(\S+)$", playlist.text, re.M)
+            if segment:
+                folder = f"{base}/{variant.group(1)}".rsplit("/", 1)[0]
+                self.client.get(
+                    f"{folder}/{segment.group(1)}", headers=headers, name="video segment (nginx)"
+                )
+        visit = self.client.post(
+            f"/api/v1/lessons/{DATA['lesson_id']}/visits", headers=headers, name="visit"
+        ).json()["visit_id"]
+        position = 0.0
+        duration = float(lesson["duration_s"] or 3)
+        # Start somewhere in the first heartbeat interval, as real viewers do.
+        self._sleep(random.uniform(0, HEARTBEAT_S))
+        for _ in range(WATCH_HEARTBEATS):
+            start, position = position, min(duration, position + HEARTBEAT_S)
+            self.client.post(
+                f"/api/v1/lessons/{DATA['lesson_id']}/progress",
+                json={
+                    "visit_id": visit,
+                    "position_s": position,
+                    "segments": [[start, position]] if position > start else [],
+                    "rate": 1,
+                },
+                headers=headers,
+                name="heartbeat",
+            )
+            self._sleep(HEARTBEAT_S)
+
+    def _sleep(self, seconds: float) -> None:
+        import gevent
+
+        gevent.sleep(seconds)
