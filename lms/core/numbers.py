@@ -18,8 +18,8 @@ def exact_hours(value, *, maximum: Decimal, too_many: str, field: str = "hours")
         raise field_error(field, _("学时必须是数字")) from None
     if not amount.is_finite() or amount <= 0:
         raise field_error(field, _("学时必须大于 0"))
+    if amount > maximum:  # before quantizing: 1E+30 has no place for a decimal
+        raise field_error(field, too_many)
     if amount != amount.quantize(Decimal("0.1")):
         raise field_error(field, _("学时最多保留一位小数"))
-    if amount > maximum:
-        raise field_error(field, too_many)
     return amount.quantize(Decimal("0.1"))

@@ -289,6 +289,7 @@ def test_bad_activities_are_refused(client, organiser, county):
         ({"ends_at": (start - timedelta(hours=1)).isoformat()}, 422, "结束时间必须晚于开始时间"),
         ({"hours": "-1"}, 422, "学时必须大于 0"),
         ({"hours": "0.25"}, 422, "一位小数"),
+        ({"hours": "1e30"}, 422, "学时不能超过"),  # not a 500 from quantizing it
         ({"capacity": -5}, 422, "人数上限"),
         ({"capacity": 0}, 422, "人数上限"),
         ({"unit_id": elsewhere.id}, 403, "不能为该单位组织活动"),
