@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, jsonify, redirect, request
 from flask_login import current_user
-from wtforms import HiddenField, SelectField
+from wtforms import HiddenField, IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
 from lms.accounts import bp, operations
 from lms.accounts.views import _safe_next as safe_next
@@ -62,6 +63,9 @@ def next_text_px(current: int, action: str) -> int:
 
 class ElderlyForm(Form):
     mode = SelectField(choices=[SelectChoice(action, action) for action in ACTIONS])
+    # elderly.js says the size it switched to: its cookie has already changed, so the action
+    # applied again here would step twice
+    text_px = IntegerField(validators=[Optional()])
     next = HiddenField()
 
 
@@ -78,7 +82,12 @@ def set_elderly():
     form = ElderlyForm()
     if not form.validate_on_submit():
         abort(400)
-    text_px = next_text_px(chosen_text_px(), form.mode.data)
+    if form.text_px.data is None:
+        text_px = next_text_px(chosen_text_px(), form.mode.data)
+    else:
+        text_px = parse_text_px(form.text_px.data)
+        if text_px is None:
+            abort(400)
     if current_user.is_authenticated:
         with attempt() as result:
             operations.set_elderly_mode(current_user, text_px or None)

@@ -57,6 +57,7 @@
     remember(px);
     var body = new FormData(form);
     body.set("mode", mode);
+    body.set("text_px", String(px));   // the cookie has changed already: say the size itself
     fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin",
       headers: {"Accept": "application/json"}

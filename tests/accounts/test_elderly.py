@@ -73,10 +73,24 @@ def test_the_account_remembers_it_on_another_phone(app, client, resident):
     assert "elderly" not in _html_class(other_phone.get("/").get_data(as_text=True))
 
 
-@pytest.mark.parametrize("mode", ["", "biggest", "on<script>"])
-def test_a_wrong_choice_is_refused_and_nothing_changes(client, resident, mode):
+def test_the_scripts_post_names_the_size_it_switched_to(client, county):
+    client.set_cookie(COOKIE, "24")  # elderly.js has set the cookie before its post arrives
+    response = client.post(
+        "/preferences/elderly",
+        data={"mode": "bigger", "text_px": "24"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.get_json() == {"on": True, "text_px": 24}
+    assert _cookie(client) == "24"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"mode": ""}, {"mode": "biggest"}, {"mode": "on<script>"}, {"mode": "on", "text_px": "99"}],
+)
+def test_a_wrong_choice_is_refused_and_nothing_changes(client, resident, data):
     sign_in(client, resident)
-    response = client.post("/preferences/elderly", data={"mode": mode})
+    response = client.post("/preferences/elderly", data=data)
     assert response.status_code == 400
     assert "请求有误" in response.get_data(as_text=True)
     assert _cookie(client) is None
