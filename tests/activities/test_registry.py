@@ -380,6 +380,10 @@ def test_registry_pages_for_staff_and_the_residents_own(client, resident, town_a
     applied = client.post("/me/volunteer", data={"skills": "摄影", "availability": "周末"})
     assert applied.status_code == 302
     assert "正在等待管理员审核" in client.get("/me/volunteer").get_data(as_text=True)
+    assert client.post("/me/volunteer/withdraw").status_code == 302
+    assert db.session.scalars(select(Volunteer)).one().status is VolunteerStatus.WITHDRAWN
+    again = client.post("/me/volunteer", data={"skills": "摄影", "availability": "周末"})
+    assert again.status_code == 302
     assert (
         client.get(
             f"/activities/volunteers/{db.session.scalars(select(Volunteer)).one().id}"

@@ -213,6 +213,27 @@ def apply_to_volunteer(user: User, *, skills: str, availability: str, note: str 
     return volunteer
 
 
+def withdraw_volunteering(user: User) -> Volunteer:
+    """A resident leaves the 志愿者队伍 (or takes back an application); their service so far
+    stays recorded, and they may apply again."""
+    volunteer = access.own_volunteer(user)
+    if volunteer is None:
+        raise Conflict(_("您还没有申请成为志愿者"))
+    left = db.session.execute(
+        update(Volunteer)
+        .where(
+            Volunteer.id == volunteer.id,
+            Volunteer.status.in_((VolunteerStatus.PENDING, VolunteerStatus.APPROVED)),
+        )
+        .values(status=VolunteerStatus.WITHDRAWN, decided_at=utcnow(), decided_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if left.rowcount != 1:
+        raise Conflict(_("您已经退出了志愿者队伍"))
+    db.session.refresh(volunteer)
+    return volunteer
+
+
 def decide_volunteer(
     actor: User, volunteer: Volunteer, *, approve: bool, reason: str = ""
 ) -> Volunteer:

@@ -347,7 +347,17 @@ def my_volunteering():
         status=status,
         volunteer=mine,
         serving=serving,
+        empty=EmptyForm(),
     )
+
+
+@bp.post("/me/volunteer/withdraw")
+@login_required
+def withdraw_volunteering():
+    require_form_token()
+    with attempt(done=_("您已退出志愿者队伍，欢迎随时再次申请")):
+        operations.withdraw_volunteering(current_user)
+    return redirect(url_for("registry.my_volunteering"))
 
 
 # An activity's lecturers and volunteers -------------------------------------------------------
