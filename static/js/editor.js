@@ -53,18 +53,25 @@
     var end = html.indexOf(END);
     area.value = html.replace(END, "");
     area.setSelectionRange(start, end);
+    remember();
   }
 
   // Replace the selection with before + (selection or placeholder) + after; select the inside.
-  function wrap(before, after, placeholder, transform) {
+  // A block (heading, list) that takes a whole paragraph replaces the paragraph's own tags.
+  function wrap(before, after, placeholder, transform, block) {
     ensureHtml();
     var start = area.selectionStart;
     var end = area.selectionEnd;
     var inner = area.value.slice(start, end) || placeholder;
+    if (block && area.value.slice(start - 3, start) === "<p>" && area.value.slice(end, end + 4) === "</p>") {
+      start -= 3;
+      end += 4;
+    }
     if (transform) inner = transform(inner);
     area.setRangeText(before + inner + after, start, end, "end");
     area.setSelectionRange(start + before.length, start + before.length + inner.length);
     area.focus();
+    remember();
     area.dispatchEvent(new Event("input", {bubbles: true}));
   }
 
@@ -76,8 +83,8 @@
 
   var actions = {
     bold: function () { wrap("<strong>", "</strong>", area.dataset.placeholderBold || "…"); },
-    heading: function () { wrap("<h2>", "</h2>", "…"); },
-    list: function () { wrap("<ul>\n", "\n</ul>", "…", listOf); },
+    heading: function () { wrap("<h2>", "</h2>", "…", null, true); },
+    list: function () { wrap("<ul>\n", "\n</ul>", "…", listOf, true); },
     link: function () {
       if (!linkBox) return;
       linkBox.hidden = !linkBox.hidden;
@@ -93,8 +100,11 @@
   });
 
   // Remember where the cursor was before the focus moved to the toolbar or the link box.
-  var saved = [0, 0];
-  area.addEventListener("blur", function () { saved = [area.selectionStart, area.selectionEnd]; });
+  var saved = [area.value.length, area.value.length];
+  function remember() { saved = [area.selectionStart, area.selectionEnd]; }
+  ["blur", "select", "keyup", "mouseup", "input"].forEach(function (name) {
+    area.addEventListener(name, remember);
+  });
   function restore() { area.setSelectionRange(saved[0], saved[1]); }
 
   if (linkBox) {
@@ -141,6 +151,7 @@
       area.setRangeText("\n" + before + escapeHtml(description) + '">\n', at, at, "end");
       area.focus();
       area.setSelectionRange(at + 1 + before.length, at + 1 + before.length + escapeHtml(description).length);
+      remember();
       say(msg.msgUploaded);
     }, function () {
       picture.value = "";
