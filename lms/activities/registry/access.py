@@ -23,6 +23,15 @@ def staff_units(user: User) -> list[OrgUnit]:
     return organiser_scopes(user)
 
 
+def kept_units(user: User) -> list[OrgUnit]:
+    """Every unit whose registry *user* keeps, in tree order (the forms' and filters' choices)."""
+    return list(
+        db.session.scalars(
+            select(OrgUnit).where(within(staff_units(user), OrgUnit.path)).order_by(OrgUnit.code)
+        )
+    )
+
+
 def require_staff(user: User) -> list[OrgUnit]:
     scopes = staff_units(user)
     if not scopes:

@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from lms.accounts.access import managed_units
-from lms.accounts.models import OrgUnit
+from lms.accounts.models import OrgUnit, mask_phone
 from lms.activities.access import get_activity_or_404
 from lms.activities.models import Activity, ActivityStatus
 from lms.activities.registry import access, bp, operations
@@ -58,7 +57,7 @@ def activity_lecturers(activity: Activity) -> list[ActivityLecturer]:
 
 
 def _unit_choices() -> list[tuple[int, str]]:
-    return [(unit.id, unit.full_name) for unit in managed_units(current_user)]
+    return [(unit.id, unit.full_name) for unit in access.kept_units(current_user)]
 
 
 def _filters(query, model, *, text_columns):
@@ -121,7 +120,7 @@ def lecturers():
         "activities/registry/lecturers.html",
         page=page,
         filters=shown,
-        units=managed_units(current_user),
+        units=access.kept_units(current_user),
         service=_hours_by(ActivityLecturer.lecturer_id, [item.id for item in page.items]),
     )
 
@@ -155,6 +154,9 @@ def new_lecturer():
 @login_required
 def lecturer(lecturer_id: int):
     item = access.get_lecturer_or_404(current_user, lecturer_id)
+    # Law 8: who may not see the number gets it masked in the form too; sent back as shown,
+    # it means "keep it".
+    masked = mask_phone(item.phone) if item.phone else None
     form = LecturerForm(obj=item, unit=item.org_unit_id)
     form.unit.choices = _unit_choices()
     status = None
@@ -165,7 +167,7 @@ def lecturer(lecturer_id: int):
                 item,
                 unit=access.get_unit_in_scope_or_404(current_user, form.unit.data),
                 name=form.name.data,
-                phone=form.phone.data,
+                phone=item.phone if form.phone.data == masked else form.phone.data,
                 subjects=form.subjects.data,
                 qualification=form.qualification.data,
                 bio=form.bio.data,
@@ -176,7 +178,7 @@ def lecturer(lecturer_id: int):
             return redirect(url_for("registry.lecturer", lecturer_id=item.id))
         status = result.error.status
     elif not form.is_submitted():
-        form.phone.data = item.phone
+        form.phone.data = item.phone if access.can_see_contact(current_user, item) else masked
     teaching = db.session.scalars(
         select(ActivityLecturer)
         .filter_by(lecturer_id=item.id)
@@ -230,7 +232,7 @@ def volunteers():
         statuses=list(VolunteerStatus),
         counts={VolunteerStatus(key): value for key, value in counts.items()},
         filters=shown,
-        units=managed_units(current_user),
+        units=access.kept_units(current_user),
         service=_hours_by(ActivityVolunteer.volunteer_id, [item.id for item in page.items]),
     )
 
