@@ -5,12 +5,14 @@ network is needed but for the status lists, served by a real server on loopback.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
 import threading
 import uuid
 from datetime import date
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -609,3 +611,37 @@ def test_a_key_rotated_at_the_issuer_is_taken_again_and_the_old_one_kept(
     assert answer.get_json()["keys"] == [old.mk, new.mk]
     assert post(client, headers, new.badge(title="插花入门")).status_code == 201
     assert post(client, headers, old.badge()).status_code == 201
+
+
+def test_odd_shapes_signed_by_a_trusted_issuer_are_read_without_error(client, resident, trusted):
+    odd_identifiers = [
+        {"identityType": {"x": 1}, "identityHash": "王芳"},
+        {"identityType": "name", "identityHash": ["王芳"]},
+        "王芳",
+    ]
+    assert not foreign.issued_to({"identifier": odd_identifiers}, resident)
+    assert foreign.issued_to(
+        {"identifier": [*odd_identifiers, {"identityType": "name", "identityHash": " 王 芳 "}]},
+        resident,
+    )
+    salted = hashlib.sha256((resident.phone + "盐").encode()).hexdigest()
+    hashed = {"identityType": "phoneNumber", "hashed": True, "salt": "盐"}
+    assert foreign.issued_to(
+        {"identifier": [{**hashed, "identityHash": f"sha256${salted}"}]}, resident
+    )
+    assert not foreign.issued_to(
+        {"identifier": [{**hashed, "identityHash": "sha256$00"}]}, resident
+    )
+    assert foreign._hours({"result": 5}, {"resultDescription": {"id": {}}}) == 0
+    assert foreign._hours(
+        {"result": [{"resultDescription": {"a": 1}}, {"resultDescription": "h", "value": "7.5"}]},
+        {"resultDescription": [{"id": {}}, {"id": "h", "resultType": "ext:LearningHours"}]},
+    ) == Decimal("7.5")
+    base = status_entry(f"{trusted.origin}/status/1")
+    assert foreign.status_place(base, trusted) == (f"{trusted.origin}/status/1", 7)
+    assert foreign.status_place({**base, "statusListIndex": "²"}, trusted) is None
+    assert foreign.status_place({**base, "statusListIndex": 7}, trusted) is None
+    headers = api_token(client, resident)
+    for odd in ("²", "0", "-1", "99999999999", "abc"):
+        answer = post(client, headers, {"a": 1}, user_id=odd)
+        assert answer.status_code == 422, odd

@@ -4,6 +4,7 @@ revoked at their source."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import request
@@ -193,7 +194,7 @@ def import_credential():
     resident = current_user
     user_id = request.args.get("user_id", "")
     if user_id:
-        if not user_id.isdigit() or not 1 <= int(user_id) <= MAX_ID:
+        if not re.fullmatch(r"[0-9]{1,10}", user_id) or not 1 <= int(user_id) <= MAX_ID:
             raise ApiError(422, "validation_error", _("用户编号不正确"))
         resident = access.get_account_holder_or_404(int(user_id), current_user)
     document = json_body(max_bytes=verify.MAX_BYTES)

@@ -21,6 +21,7 @@ who certifies checks the person (the review page says so), and the ledger's key
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 import unicodedata
@@ -84,7 +85,7 @@ def keys_from_did_document(document: Any, did: str) -> list[dict[str, str]]:
     assertion = assertion if isinstance(assertion, list) else []
     named = {item for item in assertion if isinstance(item, str)}
     methods = document.get("verificationMethod")
-    methods = methods if isinstance(methods, list) else []
+    methods = list(methods) if isinstance(methods, list) else []
     methods += [item for item in assertion if isinstance(item, dict)]
     keys = []
     for method in methods[:50]:
@@ -133,8 +134,7 @@ def status_place(entry: Any, issuer: TrustedIssuer) -> tuple[str, int] | None:
         entry.get("type") != "BitstringStatusListEntry"
         or entry.get("statusPurpose") != "revocation"
         or not isinstance(index, str)
-        or not index.isdigit()
-        or len(index) > 8
+        or not re.fullmatch(r"[0-9]{1,8}", index)
         or not isinstance(url, str)
         or len(url) > 500
         or "#" in url
@@ -247,7 +247,7 @@ def issued_to(subject: Any, user: User) -> bool:
         if not isinstance(item, dict) or not isinstance(item.get("identityHash"), str):
             continue
         kind, value = item.get("identityType"), item["identityHash"]
-        if kind not in known:
+        if not isinstance(kind, str) or kind not in known:
             continue
         if item.get("hashed"):
             match = any(_hash_matches(mine, value, item.get("salt")) for mine in known[kind])
@@ -317,16 +317,26 @@ def _decimal(value: Any) -> Decimal | None:
     return number.quantize(Decimal("0.1"))
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _hours(subject: dict[str, Any], achievement: dict[str, Any]) -> Decimal:
     """学时 from the result whose description is learning hours (how our badges say it)."""
     wanted = set()
-    for described in achievement.get("resultDescription") or []:
-        if isinstance(described, dict) and (
-            described.get("resultType") == "ext:LearningHours" or described.get("name") == "学时"
+    for described in _list(achievement.get("resultDescription")):
+        if (
+            isinstance(described, dict)
+            and isinstance(described.get("id"), str)
+            and (
+                described.get("resultType") == "ext:LearningHours"
+                or described.get("name") == "学时"
+            )
         ):
             wanted.add(described.get("id"))
-    for result in subject.get("result") or []:
-        if isinstance(result, dict) and result.get("resultDescription") in wanted:
+    for result in _list(subject.get("result")):
+        ref = result.get("resultDescription") if isinstance(result, dict) else None
+        if isinstance(ref, str) and ref in wanted:
             return _decimal(result.get("value")) or Decimal("0.0")
     return Decimal("0.0")
 
