@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from lms.accounts.models import Notice, User
-from lms.activities import operations
+from lms.activities import codes, operations
 from lms.activities.models import Activity, ActivityStatus, Attendance, CheckInMethod
 from lms.core.errors import OperationError
 from lms.core.time import utcnow
@@ -237,3 +237,38 @@ def test_parallel_check_ins_and_closings_post_once(app, make_activity, create_us
     results = at_once(app, [close] * 4)
     assert results == ["refused 409"] * 4
     assert db.session.scalar(select(func.count(LedgerEntry.id))) == len(ids)
+
+
+def test_done_when_a_town_school_lecture_reaches_43_learning_files(
+    make_activity, organiser, create_user
+):
+    """A town school's 讲堂: 40 residents scan the projected code, three elderly residents are
+    ticked by hand; the next morning all 43 see it and its credits in their learning file. The
+    code forwarded a minute later checks nobody in."""
+    lecture = make_activity(hours=Decimal("2"))
+    scanners = [create_user(name=f"扫码{n}") for n in range(40)]
+    elderly = [create_user(name=f"长者{n}") for n in range(3)]
+    shown_at = utcnow()
+    projected = codes.rotating_code(lecture, shown_at)
+    for person in scanners:
+        assert codes.rotating_code_fresh(lecture, projected, shown_at + timedelta(seconds=10))
+        operations.check_in(
+            lecture, person, method=CheckInMethod.SCAN, device_id=f"{person.id:032d}"
+        )
+    for person in elderly:
+        operations.add_attendance(organiser, lecture, person)
+    db.session.commit()
+    forwarded_opened_at = shown_at + timedelta(minutes=1)
+    assert not codes.rotating_code_fresh(lecture, projected, forwarded_opened_at)
+
+    next_morning = lecture.ends_at + timedelta(hours=14)
+    assert operations.close_due_activities(now=next_morning) == 1
+    db.session.commit()
+    assert not operations.shared_devices(lecture)
+    for person in scanners + elderly:
+        items = learning_file.build(person).items
+        titles = {(item.kind, item.title) for item in items}
+        assert (learning_file.ItemKind.OUTCOME, lecture.title) in titles
+        credit = next(item for item in items if item.kind is learning_file.ItemKind.CREDIT)
+        assert credit.title == lecture.title
+        assert credit.credits == Decimal("0.1")  # 2 学时 at the default 16 学时 a credit
