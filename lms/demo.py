@@ -361,11 +361,11 @@ def load_demo(echo: Callable[[str], None] = print) -> bool:
             courses.add_text_lesson(course, title=lesson_title, body=f"<p>{body}</p>")
         courses.publish_course(course)
         published.append(course)
-    add_demo_media(published, teachers, echo)  # covers, a PDF and three short narrated videos
     _certify_hours(staff[Role.REGISTRAR], published)
     db.session.commit()
     _learning_history(residents, published)
     many = _county_history(villages, published)
+    add_demo_media(published, teachers, echo)  # covers, a PDF, three short narrated videos
     load_activities(echo)  # past activities closed into credits, upcoming ones open
     _build_rollups()
     echo(

@@ -80,23 +80,15 @@ def add_demo_media(
     echo: Callable[[str], None] = print,
 ) -> None:
     """Covers for *published*, the document and the video lessons (each by the course's first
-    teacher, else the first of *teachers*). Flushes; the caller commits, which sends the
-    transcoding jobs."""
+    teacher, else the first of *teachers*), committed like the demo's other parts: the commit
+    sends the transcoding jobs. Called after the demo's learning history, so the videos (optional
+    lessons) are not among the lessons its residents learnt."""
     if not current_app.config.get("LMS_DEMO_MEDIA", True):
         return
-    by_title = {course.title: course for course in published}
-    for index, course in enumerate(published):
-        tone = TONES[(course.category_id or index) % len(TONES)]
-        courses.update_course(
-            course,
-            title=course.title,
-            summary=course.summary,
-            category=course.category,
-            hours=course.hours,
-            cover=io.BytesIO(draw_cover(course.title, course.category.name, tone)),
-        )
+    add_covers(published)
     from lms.media.operations import add_material, add_video_lesson, save_stream
 
+    by_title = {course.title: course for course in published}
     course_title, filename, title, lines = DOCUMENT
     if course_title in by_title:
         course = by_title[course_title]
@@ -111,7 +103,7 @@ def add_demo_media(
         echo(
             f"演示视频未生成：缺少 {'、'.join(missing)}。 (demo videos left out: {missing} missing)"
         )
-        db.session.flush()
+        db.session.commit()
         return
     with tempfile.TemporaryDirectory(prefix="lms-demo-") as folder:
         for number, (course_title, lesson_title, heading, line, narration) in enumerate(VIDEOS):
@@ -123,7 +115,21 @@ def add_demo_media(
             with clip.open("rb") as stream:
                 asset, _reused = save_stream(owner, filename=clip.name, stream=stream)
             add_video_lesson(course, title=lesson_title, asset=asset, required=False)
-    db.session.flush()
+    db.session.commit()
+
+
+def add_covers(published: Sequence[Course]) -> None:
+    """A drawn cover for every course of *published* (saved with its smaller copies)."""
+    for index, course in enumerate(published):
+        tone = TONES[(course.category_id or index) % len(TONES)]
+        courses.update_course(
+            course,
+            title=course.title,
+            summary=course.summary,
+            category=course.category,
+            hours=course.hours,
+            cover=io.BytesIO(draw_cover(course.title, course.category.name, tone)),
+        )
 
 
 def _owner(course: Course, teachers: Sequence[User]) -> User:
