@@ -124,11 +124,11 @@ def generate(n_accounts: int, per_account: int) -> int:
             rows.append({**content, "hash": digest})
             prev = digest
         if len(rows) >= BATCH:
-            db.session.execute(insert(LedgerEntry), rows)
+            db.session.connection().execute(LedgerEntry.__table__.insert(), rows)
             total += len(rows)
             rows = []
     if rows:
-        db.session.execute(insert(LedgerEntry), rows)
+        db.session.connection().execute(LedgerEntry.__table__.insert(), rows)
         total += len(rows)
     db.session.commit()
     return total
