@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from lms.accounts.models import OrgUnit, Role
-from lms.activities.models import Activity, Registration
+from lms.activities.models import Activity, Attendance, Registration
 from lms.core.time import utcnow
 from lms.extensions import db
 from tests.conftest import new_phone, sign_in, unit
@@ -108,3 +108,32 @@ def test_the_sign_in_slip_carries_the_personal_code(client, organiser):
     assert "签到码" in page
     assert '<svg viewBox="' in page
     assert Role.ADMIN in organiser.roles
+
+
+def test_corrections_on_the_attendance_page(client, make_activity, organiser, create_user):
+    lecture = make_activity()
+    present, forgotten = create_user(name="在场者"), create_user(name="漏记者")
+    sign_in(client, organiser)
+    client.post(f"/activities/{lecture.id}/attendance", data={"user_id": present.id})
+    assert client.post(f"/activities/{lecture.id}/close").status_code == 302
+    attendance = db.session.scalar(select(Attendance).filter_by(user_id=present.id))
+    void = f"/activities/{lecture.id}/attendance/{attendance.id}/void"
+    assert client.post(void, data={"reason": ""}).status_code == 422
+    assert client.post(void, data={"reason": "误勾"}).status_code == 302
+    again = client.post(void, data={"reason": "再撤一次"})
+    assert again.status_code == 409
+    assert "撤销过了" in again.get_data(as_text=True)
+    tick = f"/activities/{lecture.id}/attendance"
+    assert client.post(tick, data={"user_id": forgotten.id}).status_code == 422  # no reason
+    assert (
+        client.post(tick, data={"user_id": forgotten.id, "reason": "签到表上有"}).status_code == 302
+    )
+    page = client.get(f"/activities/{lecture.id}/manage").get_data(as_text=True)
+    assert "撤销原因：误勾" in page
+    assert "补记原因：签到表上有" in page
+    assert (
+        client.post(
+            f"/activities/{lecture.id}/attendance/999/void", data={"reason": "x"}
+        ).status_code
+        == 404
+    )

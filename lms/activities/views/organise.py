@@ -140,7 +140,6 @@ def manage_page(activity, *, reason_form: ReasonForm | None = None):
         found=listing.candidates(activity, q) if q else [],
         open_now=operations.check_in_open(activity, now),
         correctable=correctable,
-        counts=lambda attendance: operations.counts(activity, attendance),
         reason_form=reason_form or ReasonForm(),
         button=EmptyForm(),
     )
@@ -215,7 +214,7 @@ def void(activity_id: int, attendance_id: int):
     form = ReasonForm()
     if not form.validate_on_submit():
         return manage_page(activity, reason_form=form), 422
-    with attempt(form, done=_("已撤销这条签到")) as result:
+    with attempt(done=_("已撤销这条签到")) as result:
         operations.void_attendance(current_user, attendance, reason=form.reason.data)
     return _back(activity, result)
 
