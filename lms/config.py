@@ -93,6 +93,12 @@ DEFAULTS: dict[str, Any] = {
     "LMS_READING_SECONDS_PER_PAGE": 60,
     "LMS_READING_FLOOR_S": 30,
     "LMS_READING_CAP_S": 1800,
+    # Activities: check-in opens this long before the start and stays open after the end (then
+    # the activity closes itself); a scanned code's arrival is honoured this long (time to sign
+    # in); organisers may correct attendance this long after closing.
+    "LMS_ACTIVITY_CHECK_IN_MARGIN_MINUTES": 30,
+    "LMS_ACTIVITY_ARRIVAL_GRACE_SECONDS": 300,
+    "LMS_ACTIVITY_CORRECTION_DAYS": 7,
     # How long a process trusts an API token it has checked (sign-out revokes within this).
     "LMS_TOKEN_CACHE_S": 5,
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -116,6 +122,9 @@ ENVIRONMENT = {
     "LMS_READING_SECONDS_PER_PAGE": "LMS_READING_SECONDS_PER_PAGE",
     "LMS_READING_FLOOR_S": "LMS_READING_FLOOR_S",
     "LMS_READING_CAP_S": "LMS_READING_CAP_S",
+    "LMS_ACTIVITY_CHECK_IN_MARGIN_MINUTES": "LMS_ACTIVITY_CHECK_IN_MARGIN_MINUTES",
+    "LMS_ACTIVITY_ARRIVAL_GRACE_SECONDS": "LMS_ACTIVITY_ARRIVAL_GRACE_SECONDS",
+    "LMS_ACTIVITY_CORRECTION_DAYS": "LMS_ACTIVITY_CORRECTION_DAYS",
 }
 
 

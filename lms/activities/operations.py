@@ -41,12 +41,12 @@ MAX_STAY_MINUTES = 24 * 60
 
 def check_in_margin() -> timedelta:
     """How long before the start and after the end check-in stays open."""
-    return timedelta(minutes=current_app.config.get("LMS_ACTIVITY_CHECK_IN_MARGIN_MINUTES", 30))
+    return timedelta(minutes=current_app.config["LMS_ACTIVITY_CHECK_IN_MARGIN_MINUTES"])
 
 
 def correction_window() -> timedelta:
     """How long after closing an organiser may still correct the attendance."""
-    return timedelta(days=current_app.config.get("LMS_ACTIVITY_CORRECTION_DAYS", 7))
+    return timedelta(days=current_app.config["LMS_ACTIVITY_CORRECTION_DAYS"])
 
 
 # Creating and editing ------------------------------------------------------------------------

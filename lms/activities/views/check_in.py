@@ -39,7 +39,7 @@ def qr_svg(data: str, *, scale: int = 4) -> Markup:
 
 
 def arrival_grace() -> timedelta:
-    return timedelta(seconds=current_app.config.get("LMS_ACTIVITY_ARRIVAL_GRACE_SECONDS", 300))
+    return timedelta(seconds=current_app.config["LMS_ACTIVITY_ARRIVAL_GRACE_SECONDS"])
 
 
 def _device_id() -> str | None:

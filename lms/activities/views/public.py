@@ -113,5 +113,10 @@ def home_section() -> Markup:
 
 
 @bp.app_template_global()
+def check_in_margin_minutes() -> int:
+    return int(operations.check_in_margin().total_seconds() // 60)
+
+
+@bp.app_template_global()
 def home_sections() -> list[Markup]:
     return [home_section()]
