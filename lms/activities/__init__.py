@@ -1,6 +1,7 @@
 """Activities (线下活动): activities organised by a unit, registration, check-in by rotating code,
 personal code or by hand, and closing, which hands each attendance to the credit bank through the
-``activity_closed`` signal (credits listens). Lecturers and volunteers live in ``registry``."""
+``attendance_counted`` signal (credits listens) and tells the registry through ``activity_closed``.
+Lecturers and volunteers live in ``registry``."""
 
 from flask import Blueprint
 

@@ -2,7 +2,7 @@
 unit, the residents who register for them, and their attendance — however it was recorded (a
 scanned rotating code, the resident's personal code scanned by the organiser, or ticked by hand).
 When an activity closes, each attendance becomes an activity outcome in the credit bank (the
-credits feature listens to ``activity_closed``; this feature knows nothing of credits)."""
+credits feature listens to ``attendance_counted``; this feature knows nothing of credits)."""
 
 from __future__ import annotations
 
