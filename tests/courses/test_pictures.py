@@ -60,39 +60,31 @@ def test_a_picture_is_shrunk_to_fit_and_kept_by_the_lesson(app, teacher, course)
     assert f'src="{answer["url"]}"' in course.lessons[0].body
 
 
-@pytest.mark.parametrize(
-    ("data", "name", "status", "message"),
-    [
+def test_what_is_not_a_picture_is_refused_and_nothing_stored(app, teacher, resident, course):
+    client = signed_in(app, teacher)
+    for data, name, status, message in (
         (b"%PDF-1.4 not a picture at all", "说明.png", 415, "这不是有效的图片文件"),
         (SVG, "图.svg", 415, "不支持 SVG 等矢量图，请上传 JPG、PNG、WEBP 或 GIF 图片"),
         (b"\xef\xbb\xbf  " + SVG[22:], "图.png", 415, "不支持 SVG"),  # named .png: read, not named
         (b"", "空.png", 422, "图片文件是空的"),
-    ],
-)
-def test_what_is_not_a_picture_is_refused_and_nothing_stored(
-    app, teacher, course, data, name, status, message
-):
-    response = upload(signed_in(app, teacher), course, data, name)
-    assert message in assert_api_error(response, status)["message"]
-    assert pictures(app) == []
+    ):
+        response = upload(client, course, data, name)
+        assert message in assert_api_error(response, status)["message"]
 
-
-def test_50_mb_is_refused_before_it_is_read_and_nothing_stored(app, teacher, course):
-    # the multipart body written out by hand: the test client would spool 50 MB to a file
+    # 50 MB, refused before it is read; the multipart body is written out by hand (the test
+    # client would spool 50 MB to a file)
     body = (
         b'--x\r\nContent-Disposition: form-data; name="picture"; filename="big.jpg"\r\n'
         b"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff" + bytes(50 * 1024 * 1024) + b"\r\n--x--\r\n"
     )
-    response = signed_in(app, teacher).post(
+    response = client.post(
         f"/api/v1/courses/{course.id}/pictures",
         data=body,
         content_type="multipart/form-data; boundary=x",
     )
     assert assert_api_error(response, 413, "too_large")["message"] == "图片不能超过 5 MB"
-    assert pictures(app) == []
 
-
-def test_only_the_courses_teachers_add_pictures(app, resident, create_user, course):
+    # only the course's teachers add pictures
     assert_api_error(upload(signed_in(app, resident), course, png()), 404)
     assert pictures(app) == []
 
