@@ -172,6 +172,7 @@ def test_ticked_by_hand_is_marked(client, make_activity, organiser, create_user)
     attendance = db.session.scalar(select(Attendance).filter_by(user_id=grandma.id))
     assert attendance.method is CheckInMethod.HAND
     assert "人工勾选" in client.get(f"/activities/{lecture.id}/manage").get_data(as_text=True)
+    assert client.get(f"/activities/{lecture.id}/manage?q=%00%E5%88%98").status_code == 200
     assert (
         client.post(f"/activities/{lecture.id}/attendance", data={"user_id": 0}).status_code == 404
     )

@@ -19,6 +19,7 @@ from lms.core.errors import Forbidden
 from lms.core.forms import EmptyForm, attempt, render_form, require_form_token
 from lms.core.models import MAX_ID
 from lms.core.paging import paginate
+from lms.core.text import has_control_characters
 from lms.core.time import utcnow
 from lms.core.web import int_arg
 from lms.extensions import db
@@ -124,6 +125,8 @@ def manage(activity_id: int):
 
 def manage_page(activity, *, reason_form: ReasonForm | None = None):
     q = (request.args.get("q") or "").strip()[:40]
+    if has_control_characters(q):  # never reaches a query (PostgreSQL refuses a NUL)
+        q = ""
     attendances = listing.attendance(activity)
     now = utcnow()
     correctable = activity.status is ActivityStatus.OPEN or (
