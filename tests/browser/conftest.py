@@ -54,3 +54,32 @@ def sign_in(page: Page, live_server: str, user) -> None:
 
 def sign_out(page: Page) -> None:
     page.get_by_role("button", name="退出").click()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The demo county served on loopback, and every page each role can reach (tests/browser/
+    site.py): for the accessibility walk and the page weights."""
+    from flask import g, request_started
+
+    from lms.demo import DEMO_PASSWORD
+    from lms.extensions import db
+    from tests.browser.site import Site, discover, seed, serve
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path_factory.mktemp("site"), LMS_RAISE_ERRORS=False)
+
+    def fresh_g(sender, **extra):  # as tests/conftest.py's app: each request its own user
+        g.__dict__.clear()
+
+    request_started.connect(fresh_g, app)
+    with app.app_context():
+        db.create_all()
+        named = seed(app)
+        pages, unreached = discover(app, DEMO_PASSWORD, named)
+        db.session.remove()
+    base, stop = serve(app)
+    yield Site(app, base, DEMO_PASSWORD, pages, unreached, named)
+    stop()
+    with app.app_context():
+        db.engine.dispose()
