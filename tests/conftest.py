@@ -27,13 +27,14 @@ _phones = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `once` check what does not depend on the database (page walks in a
-    browser, accessibility, media processing): they run in the SQLite pass only."""
+    """Tests marked `once` check what does not depend on the database (media processing,
+    accessibility): they run in the SQLite pass only. So do the browser journeys: the
+    operations and pages they go through are tested on PostgreSQL without a browser."""
     if not PG_URL:
         return
     skip = pytest.mark.skip(reason="does not depend on the database: run in the SQLite pass")
     for item in items:
-        if item.get_closest_marker("once"):
+        if item.get_closest_marker("once") or item.get_closest_marker("browser"):
             item.add_marker(skip)
 
 

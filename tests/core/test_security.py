@@ -176,6 +176,7 @@ def test_the_county_sets_how_long_remember_me_lasts(tmp_path, monkeypatch):
     assert make_app(tmp_path).config["REMEMBER_COOKIE_DURATION"].days == 7
 
 
+@pytest.mark.once
 def test_instance_files_are_owner_only_whatever_the_umask(tmp_path):
     """A first start under umask 022 (schema, queue, search index, keys): the instance folder
     is 0700 and every file in it 0600."""

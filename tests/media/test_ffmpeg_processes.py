@@ -68,6 +68,7 @@ def stray(tmp_path):
         process.wait(timeout=10)
 
 
+@pytest.mark.once
 def test_a_worker_killed_alone_takes_its_ffmpeg_with_it(app, teacher, tmp_path, slow_clip):
     huey.flush()
     asset, _reused = media.save_stream(
@@ -95,6 +96,7 @@ def test_a_worker_killed_alone_takes_its_ffmpeg_with_it(app, teacher, tmp_path, 
         worker.stdout.close()
 
 
+@pytest.mark.once
 def test_the_pid_file_names_ffmpeg_while_it_runs_and_goes_with_it(clips, tmp_path):
     info = probe(clips["long"], max_duration_s=3600)
     seen: list[dict] = []
@@ -144,6 +146,7 @@ def test_the_job_sent_again_stops_the_earlier_ffmpeg_before_clearing_its_folder(
     assert db.session.get(MediaAsset, asset.id).status is MediaStatus.READY
 
 
+@pytest.mark.once
 def test_only_that_very_ffmpeg_is_stopped(tmp_path, stray):
     folder = tmp_path / "job"
     # Not ffmpeg: a pid file naming another program (a recycled pid) is not obeyed.

@@ -11,6 +11,9 @@ import pytest
 from lms.media.probe import ProbeError, ProbeResult, probe
 from tests.media.clips import make_clip
 
+# ffprobe and files only: run in the SQLite pass (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 HOUR = 3600.0
 
 

@@ -20,6 +20,9 @@ from lms.media.transcode import (
 )
 from tests.media.clips import ffprobe, top_level_boxes
 
+# ffmpeg and files only: run in the SQLite pass (tests/conftest.py).
+pytestmark = pytest.mark.once
+
 HOUR = 3600.0
 
 
