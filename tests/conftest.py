@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="does not depend on the database: run in the SQLite pass")
     for item in items:
-        if item.get_closest_marker("once") or item.get_closest_marker("browser"):
+        if item.get_closest_marker("once") or item.nodeid.startswith("tests/browser/"):
             item.add_marker(skip)
 
 
