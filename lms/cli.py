@@ -66,8 +66,8 @@ def worker(workers: int) -> None:
         raise click.ClickException(f"worker not started: {problem}")
     url = beats.shown_url(current_app.config["LMS_QUEUE_URL"])
     click.echo(f"worker: queue at {url}, {workers} thread(s)")
-    # Its row in worker_beats (for `lms doctor`) every LMS_WORKER_HEARTBEAT_S seconds, which
-    # also sends again the transcodes of a worker that died.
+    # Its row in worker_beats (for `lms doctor`) every LMS_WORKER_HEARTBEAT_S seconds (more
+    # often than a minute, it also sends again the transcodes of a worker that died).
     stop = beats.start_heartbeat(current_app._get_current_object())
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=True, check_worker_health=True

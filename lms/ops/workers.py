@@ -1,7 +1,8 @@
 """``lms worker`` checks its queue before it starts (a wrong ``LMS_QUEUE_URL`` is a clear error,
 not a consumer retrying for ever) and then beats: every ``LMS_WORKER_HEARTBEAT_S`` seconds it
-writes its row in ``worker_beats`` (with fingerprints of its settings, for ``lms doctor``) and
-sends again the transcodes whose worker died."""
+writes its row in ``worker_beats`` (with fingerprints of its settings, for ``lms doctor``);
+beating more often than once a minute, it also sends again the transcodes whose worker died
+(otherwise the queue's minute check does)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from lms.ops.fingerprints import settings
 from lms.ops.models import WorkerBeat
 
 log = logging.getLogger(__name__)
-DEFAULT_INTERVAL_S = 30
+DEFAULT_INTERVAL_S = 60
 
 
 def interval_s() -> float:
@@ -89,7 +90,9 @@ def start_heartbeat(app: Flask) -> threading.Event:
             with app.app_context():
                 try:
                     beat(started_at)
-                    sent = requeue_stalled()
+                    # Beating more often than the queue's own minute check: a dead worker's
+                    # transcode is sent again sooner too.
+                    sent = requeue_stalled() if every < 60 else 0
                     if sent:
                         log.info("sent %s stalled transcode(s) again", sent)
                 except Exception:  # the database may be away a moment: beat again later
