@@ -90,4 +90,9 @@ def test_demo_completions_carry_credits(app):
     wang = db.session.scalar(select(User).filter_by(phone="13700000001"))
     account = operations.account_for(wang)
     entries = db.session.scalars(select(LedgerEntry).filter_by(account_id=account.id)).all()
-    assert sorted(entry.amount for entry in entries) == [Decimal("0.5"), Decimal("1.0")]
+    courses = [entry for entry in entries if entry.outcome.kind is OutcomeKind.ONLINE_COURSE]
+    assert sorted(entry.amount for entry in courses) == [Decimal("0.5"), Decimal("1.0")]
+    # The demo's past activities she came to are credited too (issue 15), each once.
+    activities = [entry for entry in entries if entry.outcome.kind is OutcomeKind.ACTIVITY]
+    assert activities
+    assert len({entry.outcome.attendance_id for entry in activities}) == len(activities)
