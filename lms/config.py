@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "LMS_PUBLIC_URL": None,
     # Where signed ledger checkpoints are also written, outside the database (append-only).
     "LMS_CHECKPOINT_DIR": None,
+    # Public keys retired by `lms credits rotate-key` (default: instance/retired-signing-keys).
+    "LMS_RETIRED_KEY_DIR": None,
     # Fetching from other institutions (their did:web document, their revocation lists) goes
     # only to public addresses over https; True lets it reach loopback and private addresses
     # over plain http too (two instances on one machine in tests, a closed county network).
@@ -117,6 +119,7 @@ ENVIRONMENT = {
     "LMS_TRANSCRIPT_KEY_FILE": "LMS_TRANSCRIPT_KEY_FILE",
     "LMS_PUBLIC_URL": "LMS_PUBLIC_URL",
     "LMS_CHECKPOINT_DIR": "LMS_CHECKPOINT_DIR",
+    "LMS_RETIRED_KEY_DIR": "LMS_RETIRED_KEY_DIR",
     "LMS_REMEMBER_DAYS": "LMS_REMEMBER_DAYS",
     "LMS_READING_CHARS_PER_MINUTE": "LMS_READING_CHARS_PER_MINUTE",
     "LMS_READING_SECONDS_PER_PAGE": "LMS_READING_SECONDS_PER_PAGE",

@@ -206,3 +206,9 @@ def test_instance_files_are_owner_only_whatever_the_umask(tmp_path):
         if mode != (0o700 if (instance / name).is_dir() else 0o600)
     }
     assert loose == {}
+
+
+def test_the_retired_key_folder_comes_from_the_environment(tmp_path, monkeypatch):
+    """The README's LMS_RETIRED_KEY_DIR is read (several machines share the folder)."""
+    monkeypatch.setenv("LMS_RETIRED_KEY_DIR", str(tmp_path / "retired"))
+    assert make_app(tmp_path).config["LMS_RETIRED_KEY_DIR"] == str(tmp_path / "retired")
