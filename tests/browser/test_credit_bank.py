@@ -4,6 +4,8 @@ certificate is submitted, certified by a registrar, and the resident is told."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -105,7 +107,7 @@ def test_volunteer_certificate_is_certified_and_the_resident_is_told(
 
     sign_in(page, live_server, registrar)
     page.get_by_role("link", name="认证", exact=True).click()
-    page.get_by_role("link", name="查看“社区防汛志愿服务”").click()
+    page.get_by_role("link", name=re.compile(r"^审核\s*“社区防汛志愿服务”$")).click()
     expect(page.locator("img").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "credits-browser-review-360.png"), full_page=True)
     page.once("dialog", lambda dialog: dialog.accept())  # "确定认证？"
