@@ -26,16 +26,27 @@ PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
 _phones = itertools.count(1)
 
 
+# .ci/run runs the two passes side by side and sets LMS_TEST_BALANCE=1: then these single-pass
+# tests run in the PostgreSQL pass instead, so that both passes end at about the same time.
+ONCE_ON_POSTGRESQL = ("tests/media/", "tests/browser/test_video.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `once` check what does not depend on the database (media processing,
-    accessibility): they run in the SQLite pass only. So do the browser journeys: the
-    operations and pages they go through are tested on PostgreSQL without a browser."""
-    if not PG_URL:
+    accessibility): they run in one pass only, the SQLite one unless balanced (above). So do the
+    browser journeys: the operations and pages they go through are tested on PostgreSQL
+    without a browser."""
+    balance = os.environ.get("LMS_TEST_BALANCE") == "1"
+    if not PG_URL and not balance:
         return
-    skip = pytest.mark.skip(reason="does not depend on the database: run in the SQLite pass")
     for item in items:
-        if item.get_closest_marker("once") or item.nodeid.startswith("tests/browser/"):
-            item.add_marker(skip)
+        if not (item.get_closest_marker("once") or item.nodeid.startswith("tests/browser/")):
+            continue
+        on_postgresql = balance and item.nodeid.startswith(ONCE_ON_POSTGRESQL)
+        if bool(PG_URL) != on_postgresql:
+            other = "SQLite" if PG_URL else "PostgreSQL"
+            reason = f"does not depend on the database: run in the {other} pass"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def make_app(tmp_path: Path, **overrides):
