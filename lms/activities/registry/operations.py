@@ -345,17 +345,9 @@ def assign_lecturer(
         )
     topic = _line(topic, "topic", limit=200)
     hours = _hours(hours)
-    assignment = db.session.scalar(
-        select(ActivityLecturer).filter_by(activity_id=activity.id, lecturer_id=lecturer.id)
+    assignment = _assignment(
+        ActivityLecturer, actor, activity_id=activity.id, lecturer_id=lecturer.id
     )
-    if assignment is None:
-        assignment = ActivityLecturer(
-            activity_id=activity.id, lecturer_id=lecturer.id, added_by_id=actor.id
-        )
-        if not add_unique(assignment):  # a parallel request chose the same lecturer
-            assignment = db.session.scalar(
-                select(ActivityLecturer).filter_by(activity_id=activity.id, lecturer_id=lecturer.id)
-            )
     assignment.topic = topic
     assignment.hours = hours
     db.session.flush()
@@ -378,22 +370,23 @@ def assign_volunteer(
         )
     duty = _line(duty, "duty", limit=100)
     hours = _hours(hours)
-    assignment = db.session.scalar(
-        select(ActivityVolunteer).filter_by(activity_id=activity.id, volunteer_id=volunteer.id)
+    assignment = _assignment(
+        ActivityVolunteer, actor, activity_id=activity.id, volunteer_id=volunteer.id
     )
-    if assignment is None:
-        assignment = ActivityVolunteer(
-            activity_id=activity.id, volunteer_id=volunteer.id, added_by_id=actor.id
-        )
-        if not add_unique(assignment):
-            assignment = db.session.scalar(
-                select(ActivityVolunteer).filter_by(
-                    activity_id=activity.id, volunteer_id=volunteer.id
-                )
-            )
     assignment.duty = duty
     assignment.hours = hours
     db.session.flush()
+    return assignment
+
+
+def _assignment(model, actor: User, **key: int):
+    """The assignment row of *key* (activity and person), added by *actor* when there is none;
+    a parallel request that added it first wins and its row is returned."""
+    assignment = db.session.scalar(select(model).filter_by(**key))
+    if assignment is None:
+        assignment = model(**key, added_by_id=actor.id)
+        if not add_unique(assignment):  # a parallel request chose the same person
+            assignment = db.session.scalar(select(model).filter_by(**key))
     return assignment
 
 
