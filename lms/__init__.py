@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.core.private import make_private
     from lms.credits import cli as credits_cli
     from lms.extensions import babel, csrf, db, login_manager, migrate
+    from lms.learning import beats
     from lms.media import cli as media_cli
     from lms.search import cli as search_cli
 
@@ -108,4 +109,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # cookie-authenticated API writes are checked in core.web
     retry.init_app(app)  # every write runs again on a conflict with a concurrent one
+    beats.init_app(app)  # heartbeats with a bearer token: their own short path before Flask
     return app

@@ -192,14 +192,26 @@ _TURN_FILE_KEY = "lms_write_turn_file"
 
 
 def _sqlite_take_write_turn(connection, cursor, statement, parameters, context, executemany):
-    global _write_turn_owner
     raw = connection.connection.dbapi_connection
     if raw.isolation_level != "IMMEDIATE" or raw.in_transaction:
         return
-    info = connection.info
-    if _TURN_KEY in info or _write_turn_owner == threading.get_ident():
-        return
     if not statement.lstrip()[:9].upper().startswith(_WRITES):
+        return
+    _take_write_turn(connection.info)
+
+
+def begin_sqlite_write(pooled) -> None:
+    """For a unit of work run on a pooled DBAPI connection of SQLite directly (``pooled``:
+    what ``engine.raw_connection()`` gives, not yet writing): take the write turn, and make
+    the next write begin IMMEDIATE, as a request's first write does. Given back when the
+    connection returns to the pool."""
+    pooled.driver_connection.isolation_level = "IMMEDIATE"
+    _take_write_turn(pooled.info)
+
+
+def _take_write_turn(info: dict) -> None:
+    global _write_turn_owner
+    if _TURN_KEY in info or _write_turn_owner == threading.get_ident():
         return
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     if not _write_turn.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
@@ -262,16 +274,27 @@ def _protect_cookie_api_writes() -> None:
         csrf.protect()
 
 
+def security_headers(*, secure: bool, api: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries (unless its view set its own): *secure* when the site
+    is served over https behind a proxy, *api* for an answer under /api/v1."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    if api:
+        headers.append(("Cache-Control", "no-store"))
+    return headers
+
+
 def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if current_app.config.get("SESSION_COOKIE_SECURE"):  # served over https behind a proxy
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if is_api_request():
-        response.headers.setdefault("Cache-Control", "no-store")
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    for name, value in security_headers(secure=secure, api=is_api_request()):
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from lms.accounts.models import User
+from lms.accounts.models import ApiToken, User
 from lms.core import signals
 from lms.core.errors import Conflict, Forbidden, field_error
 from lms.core.rows import add_unique
@@ -132,15 +132,31 @@ class Beat(NamedTuple):
 
 
 @functools.cache
-def _heartbeat_statements():
-    """The heartbeat's three statements, built once (building them costs more than running)."""
+def heartbeat_statements(by_token: bool = False):
+    """The heartbeat's three statements, built once (building them costs more than running).
+    *by_token*: the read finds the resident by the SHA-256 of an API token (``token_hash``)
+    and adds the token's and the account's standing (:mod:`lms.learning.beats`)."""
     lesson, course = Lesson.__table__, Course.__table__
     enrolment, progress, visit = (
         Enrolment.__table__,
         LessonProgress.__table__,
         LessonVisit.__table__,
     )
-    user_id = bindparam("user_id")
+    token, user = ApiToken.__table__, User.__table__
+    user_id = token.c.user_id if by_token else bindparam("user_id")
+    joined = lesson.join(course, course.c.id == lesson.c.course_id)
+    standing = ()
+    if by_token:
+        joined = joined.join(token, token.c.token_hash == bindparam("token_hash")).join(
+            user, user.c.id == token.c.user_id
+        )
+        standing = (
+            token.c.user_id,
+            token.c.expires_at.label("token_expires_at"),
+            token.c.revoked_at.label("token_revoked_at"),
+            user.c.active.label("user_active"),
+            user.c.must_change_password,
+        )
     read = (
         select(
             lesson.c.kind,
@@ -150,13 +166,13 @@ def _heartbeat_statements():
             enrolment.c.id.label("enrolment_id"),
             enrolment.c.withdrawn_at,
             progress.c.id.label("progress_id"),
-            *(progress.c[name] for name in _READ),
+            *(progress.c[name] for name in PROGRESS_READ),
             visit.c.started_at,
             visit.c.last_heartbeat_at.label("visit_heartbeat_at"),
+            *standing,
         )
         .select_from(
-            lesson.join(course, course.c.id == lesson.c.course_id)
-            .outerjoin(
+            joined.outerjoin(
                 enrolment,
                 and_(enrolment.c.course_id == lesson.c.course_id, enrolment.c.user_id == user_id),
             )
@@ -177,7 +193,12 @@ def _heartbeat_statements():
     write_progress = (
         progress.update()
         .where(progress.c.id == bindparam("old_id"), progress.c.version == bindparam("old_version"))
-        .values({name: bindparam(f"new_{name}", type_=progress.c[name].type) for name in _WRITTEN})
+        .values(
+            {
+                name: bindparam(f"new_{name}", type_=progress.c[name].type)
+                for name in PROGRESS_WRITTEN
+            }
+        )
     )
     write_visit = (
         visit.update()
@@ -193,8 +214,8 @@ def _heartbeat_statements():
 
 
 # What a heartbeat reads of the progress row, and what it changes.
-_READ = ("version", "intervals", "budget_s", "budget_at", "completed_at")
-_WRITTEN = (
+PROGRESS_READ = ("version", "intervals", "budget_s", "budget_at", "completed_at")
+PROGRESS_WRITTEN = (
     "budget_s",
     "budget_at",
     "intervals",
@@ -231,8 +252,9 @@ def heartbeat(
     conditional UPDATE of the progress (``WHERE version =`` the version read: a racing
     heartbeat of another tab makes it match nothing, a conflict the request retries) and one of
     the visit. On SQLite the read runs before the write lock is taken, which is then held only
-    for the two UPDATEs and the commit."""
-    read, write_progress, write_visit = _heartbeat_statements()
+    for the two UPDATEs and the commit. (:mod:`lms.learning.beats` runs the same steps for a
+    bearer token past the rest of the request's machinery.)"""
+    read, _write_progress, _write_visit = heartbeat_statements()
     session = db.session()
     connection = session.connection()
     row = connection.execute(
@@ -240,6 +262,38 @@ def heartbeat(
     ).first()
     if row is None or (row.status is CourseStatus.DRAFT and not drafts):
         return None
+    now = now or utcnow()
+    reported = check_heartbeat(row, position_s=position_s, segments=segments, rate=rate, now=now)
+    if row.progress_id is None:  # the lesson's page was never opened: the progress starts now
+        made = _progress(user, session.get(Lesson, lesson_id), now)
+        state = (made.id, *(getattr(made, name) for name in PROGRESS_READ))
+    else:
+        state = progress_state(row)
+    credit = credit_heartbeat(
+        row, state, reported, visit_id=visit_id, position_s=position_s, rate=rate, now=now
+    )
+    write_heartbeat(connection, credit)
+    # Copies this session holds are read afresh when next asked (tests, commands).
+    identity = session.identity_map
+    for model, key in ((LessonProgress, credit.beat.progress_id), (LessonVisit, visit_id)):
+        held = identity.get(identity_key(model, key))
+        if held is not None:
+            session.expire(held)
+    if credit.completes:
+        _complete(session.get(LessonProgress, credit.beat.progress_id), now)
+    return credit.beat
+
+
+def progress_state(row: Any) -> tuple:
+    """The progress as the heartbeat's read found it: its id, then ``PROGRESS_READ``."""
+    return (row.progress_id, *(getattr(row, name) for name in PROGRESS_READ))
+
+
+def check_heartbeat(
+    row: Any, *, position_s: float, segments: object, rate: float, now: datetime
+) -> list[watch.Interval]:
+    """The played intervals of a heartbeat, clipped and merged, once the heartbeat is known to
+    be one the resident may send (*row*: what the heartbeat's read found); else the error."""
     duration = row.duration_s
     if row.kind is not LessonKind.VIDEO or not duration:
         raise Conflict(_("这个视频还没有准备好"))
@@ -255,33 +309,48 @@ def heartbeat(
         raise field_error("position_s", _("播放位置超出了视频长度"))
     if row.enrolment_id is None or row.withdrawn_at is not None:
         raise Forbidden(_("报名这门课程后才能记录学习进度"))
-    started_at = row.started_at
-    if started_at is None:
+    if row.started_at is None:
         raise Conflict(_("找不到这次播放记录，请刷新页面后重新播放"), status=404, code="not_found")
-    now = now or utcnow()
-    if started_at > now:
+    if row.started_at > now:
         raise Conflict(_("这次播放记录的开始时间不对，请刷新页面后重新播放"))
-    if row.progress_id is None:  # the lesson's page was never opened: the progress starts now
-        made = _progress(user, session.get(Lesson, lesson_id), now)
-        progress_id = made.id
-        version, intervals, budget_s, budget_at, completed_at = (
-            getattr(made, name) for name in _READ
-        )
-    else:
-        progress_id = row.progress_id
-        version, intervals, budget_s, budget_at, completed_at = (
-            getattr(row, name) for name in _READ
-        )
+    return reported
+
+
+class Credit(NamedTuple):
+    """What a heartbeat changes (the two UPDATEs' parameters) and answers."""
+
+    progress: dict[str, Any]
+    visit: dict[str, Any]
+    beat: Beat
+    completes: bool  # the lesson becomes completed with this heartbeat
+
+
+def credit_heartbeat(
+    row: Any,
+    state: tuple,
+    reported: list[watch.Interval],
+    *,
+    visit_id: int,
+    position_s: float,
+    rate: float,
+    now: datetime,
+) -> Credit:
+    """Law 4 for one checked heartbeat: the new coverage the bucket and the visit's pace allow.
+    *state* is the progress as read (:func:`progress_state`)."""
+    progress_id, version, intervals, budget_s, budget_at, completed_at = state
+    duration = row.duration_s
     tokens, budget_at = watch.refill(budget_s, budget_at, now)
-    last = row.visit_heartbeat_at
+    last, started_at = row.visit_heartbeat_at, row.started_at
     since = max(last, started_at) if last else started_at
     budget = min(tokens, watch.allowance((now - since).total_seconds(), max_rate=rate))
     intervals, credited = watch.accept(intervals, reported, budget_s=budget)
     watched_s = round(watch.covered(intervals), 3)
     resume_position_s = round(min(position_s, float(duration)), 3)
-    written = connection.execute(
-        write_progress,
-        {
+    completes = (
+        completed_at is None and watched_s >= row.completion_threshold / 100 * duration - 1e-6
+    )
+    return Credit(
+        progress={
             "old_id": progress_id,
             "old_version": version,
             "new_budget_s": max(0.0, tokens - credited),
@@ -292,29 +361,29 @@ def heartbeat(
             "new_last_heartbeat_at": now,
             "new_version": version + 1,
         },
-    )
-    if written.rowcount != 1:
-        raise StaleDataError("the lesson's progress changed since it was read")
-    connection.execute(
-        write_visit,
-        {
+        visit={
             "old_id": visit_id,
             "new_at": max(now, since),
             "new_position_s": resume_position_s,
             "credited": credited,
         },
+        beat=Beat(
+            progress_id,
+            duration,
+            watched_s,
+            completed_at is not None or completes,
+            resume_position_s,
+        ),
+        completes=completes,
     )
-    # Copies this session holds are read afresh when next asked (tests, commands).
-    identity = session.identity_map
-    for model, key in ((LessonProgress, progress_id), (LessonVisit, visit_id)):
-        held = identity.get(identity_key(model, key))
-        if held is not None:
-            session.expire(held)
-    completed = completed_at is not None
-    if not completed and watched_s >= row.completion_threshold / 100 * duration - 1e-6:
-        _complete(session.get(LessonProgress, progress_id), now)
-        completed = True
-    return Beat(progress_id, duration, watched_s, completed, resume_position_s)
+
+
+def write_heartbeat(connection: Any, credit: Credit) -> None:
+    """The heartbeat's two UPDATEs; a progress changed since it was read is a conflict."""
+    _read, write_progress, write_visit = heartbeat_statements()
+    if connection.execute(write_progress, credit.progress).rowcount != 1:
+        raise StaleDataError("the lesson's progress changed since it was read")
+    connection.execute(write_visit, credit.visit)
 
 
 def record_heartbeat(
