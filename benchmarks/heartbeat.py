@@ -3,15 +3,20 @@
 endpoint under the same server (the floor).
 
     .venv/bin/python benchmarks/heartbeat.py [--seconds 10] [--database-url postgresql+psycopg://…]
+        [--processes N (default: one per core)] [--threads 4]
 
-Needs wrk (Debian package `wrk`). Every viewer has its own account, token and visit. Each wrk
-thread has its own slice of the viewers (``setup(thread)`` gives it an id; the thread takes every
-viewer whose index is its id modulo the thread count) and rotates through that slice, so two
-threads never send the same viewer's heartbeat at once, as real viewers never do. (Inside a
-thread, as many viewers as connections: a viewer is sent again only after a full round.) Each
-viewer's played interval carries on where its previous one ended, ten seconds at a time,
-starting again at 0 at the end of the lesson; however little the watch-time bucket credits, the
-answer must be a 200 (anything else is counted as an error)."""
+Needs wrk (Debian package `wrk`). Measuring starts once every gunicorn process has loaded the
+application (benchmarks/gunicorn_ready.py). Every viewer has its own account, token and visit.
+Each wrk thread has its own slice of the viewers (``setup(thread)`` gives it an id; the thread
+takes every viewer whose index is its id modulo the thread count) and rotates through that
+slice, so two threads never send the same viewer's heartbeat. Inside a thread there are as many
+viewers as connections: a viewer is sent again after a full round, sometimes before its
+previous answer has come (as from two tabs; both must be answered). Each viewer's played
+interval carries on where its previous one ended, ten seconds at a time, starting again at 0 at
+the end of the lesson: far faster than real time, so the watch-time bucket credits each
+heartbeat a small new piece and a resident's record grows by one piece per heartbeat (the
+costliest pattern for the server; real viewing keeps one piece). However little is credited,
+the answer must be a 200 (anything else is counted as an error)."""
 
 from __future__ import annotations
 
@@ -24,24 +29,28 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DURATION_S = 7200  # the benchmark's video lesson
-GUNICORN = [
-    sys.executable,
-    "-m",
-    "gunicorn",
-    "-k",
-    "gthread",
-    "-w",
-    "4",
-    "--threads",
-    "4",
-    "--log-level",
-    "warning",
-]
+
+
+def gunicorn(processes: int, threads: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "-c",
+        str(ROOT / "benchmarks" / "gunicorn_ready.py"),
+    ]
 
 
 def free_port() -> int:
@@ -187,22 +196,28 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def serve(target: str, env: dict[str, str], port: int) -> subprocess.Popen:
+def serve(
+    target: str, env: dict[str, str], port: int, processes: int, threads: int
+) -> subprocess.Popen:
+    """gunicorn serving *target* on *port*, once every one of its workers has loaded it."""
+    ready = Path(tempfile.mkdtemp(prefix="lms-bench-ready-"))
     process = subprocess.Popen(
-        [*GUNICORN, "-b", f"127.0.0.1:{port}", target], cwd=ROOT, env={**os.environ, **env}
+        [*gunicorn(processes, threads), "-b", f"127.0.0.1:{port}", target],
+        cwd=ROOT,
+        env={**os.environ, **env, "LMS_BENCH_READY_DIR": str(ready)},
     )
-    deadline = time.monotonic() + 90  # a busy machine starts four workers slowly
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-        except urllib.error.HTTPError:
-            return process  # answering (404/405 is fine)
-        except OSError:
+    deadline = time.monotonic() + 120  # a busy machine starts four workers slowly
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("gunicorn stopped")
+            if len(list(ready.iterdir())) >= processes:
+                return process
             time.sleep(0.2)
-        else:
-            return process
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+        process.kill()
+        raise RuntimeError("gunicorn did not start")
+    finally:
+        shutil.rmtree(ready, ignore_errors=True)
 
 
 def main() -> None:
@@ -210,6 +225,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--database-url", help="default: SQLite in a temporary instance folder")
     parser.add_argument("--viewers", type=int, nargs="+", default=[50, 200], choices=[50, 200])
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn processes (default: one per core, as deploy/lms.env.template advises)",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per process")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -225,7 +247,10 @@ def main() -> None:
     lesson_id, viewers, _teacher = prepare(env, 200)
     path = f"/api/v1/lessons/{lesson_id}/progress"
     database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
-    print(f"gunicorn gthread 4 workers × 4 threads, {database}, {args.seconds} s per run, loopback")
+    print(
+        f"gunicorn gthread {args.processes} processes × {args.threads} threads, {database}, "
+        f"{args.seconds} s per run, loopback"
+    )
     print(f"{'endpoint':<22}{'viewers':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     results = {}
     for name, target in (
@@ -233,7 +258,7 @@ def main() -> None:
         ("bare Flask (floor)", "benchmarks.floor:app"),
     ):
         port = free_port()
-        server = serve(target, env, port)
+        server = serve(target, env, port, args.processes, args.threads)
         try:
             for connections in args.viewers:
                 figures = run_wrk(

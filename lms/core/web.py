@@ -239,11 +239,22 @@ def _lock_file(path: str | None, deadline: float) -> int | None:
             pause = min(pause * 2, 0.002)
 
 
+def end_sqlite_write(pooled) -> None:
+    """Give the write turn of :func:`begin_sqlite_write` back as soon as the unit of work has
+    committed or rolled back (other writers need not wait for the pool)."""
+    _end_write_turn(pooled.info)
+
+
 def _sqlite_end_write_turn(dbapi_connection, record, *_args) -> None:
+    if record is not None:
+        _end_write_turn(record.info)
+
+
+def _end_write_turn(info: dict) -> None:
     global _write_turn_owner
-    if record is None or _TURN_KEY not in record.info:
+    if _TURN_KEY not in info:
         return
-    descriptor = record.info.pop(_TURN_KEY)
+    descriptor = info.pop(_TURN_KEY)
     if descriptor is not None:
         os.close(descriptor)
     _write_turn_owner = None

@@ -38,7 +38,7 @@ from lms.core.errors import OperationError
 from lms.core.models import MAX_ID
 from lms.core.prepared import Prepared
 from lms.core.time import utcnow
-from lms.core.web import begin_sqlite_write, security_headers
+from lms.core.web import begin_sqlite_write, end_sqlite_write, security_headers
 from lms.courses.models import CourseStatus
 from lms.extensions import db
 from lms.learning import operations
@@ -173,7 +173,9 @@ class HeartbeatPath:
             pooled.rollback()
             raise PassOn from None
         finally:
-            pooled.close()  # back to the pool, which gives SQLite's write turn back
+            if statements.sqlite:
+                end_sqlite_write(pooled)
+            pooled.close()
         figures = credit.beat
         return progress_figures(
             figures.duration_s, figures.watched_s, figures.completed, figures.resume_position_s

@@ -34,6 +34,10 @@ SLACK_S = 3.0
 CAPACITY_S = MAX_RATE * HEARTBEAT_S + SLACK_S
 START_S = SLACK_S
 MAX_SEGMENTS = 500
+# What a lesson's record may hold: a resident who seeks about a lesson leaves separate pieces,
+# each stored and read again by every heartbeat. No honest viewing leaves this many; a client
+# that scatters its reports to grow the record gets no credit for new pieces beyond it.
+MAX_INTERVALS = 1000
 # Players report the end a little past the stated duration (rounding, the last frame); more than
 # this is not playback of this lesson and is refused rather than clipped.
 OVERSHOOT_S = 5.0
@@ -44,7 +48,8 @@ class BadSegments(ValueError):
 
 
 def clean(raw: object, duration_s: float) -> list[Interval]:
-    """Validate *raw* (``[[from, to], …]``), clip each interval to ``[0, duration_s]`` and merge.
+    """Validate *raw* (``[[from, to], …]``), clip each interval to ``[0, duration_s]``, round
+    its bounds to the millisecond (what is stored stays short) and merge.
     Negative, NaN, infinite or reversed numbers are refused, and so are intervals reaching past
     the end of the lesson by more than ``OVERSHOOT_S``."""
     if not isinstance(raw, list) or len(raw) > MAX_SEGMENTS:
@@ -61,7 +66,7 @@ def clean(raw: object, duration_s: float) -> list[Interval]:
             raise BadSegments("segments must satisfy 0 <= from <= to")
         if end > duration_s + OVERSHOOT_S:
             raise BadSegments("segment outside the lesson")
-        start, end = min(start, duration_s), min(end, duration_s)
+        start, end = round(min(start, duration_s), 3), round(min(end, duration_s), 3)
         if end > start:
             intervals.append((start, end))
     return merge(intervals)
@@ -132,7 +137,8 @@ def accept(
     existing: Sequence[Interval], reported: Sequence[Interval], *, budget_s: float
 ) -> tuple[list[Interval], float]:
     """Add *reported* to *existing*, crediting at most *budget_s* seconds of new coverage, taken
-    in time order. Returns the new merged intervals and the seconds newly credited."""
+    in time order (nothing when the record would grow past ``MAX_INTERVALS`` pieces). Returns
+    the new merged intervals and the seconds newly credited."""
     existing = merge(existing)
     ends = [end for _start, end in existing]
     credited: list[Interval] = []
@@ -147,12 +153,18 @@ def accept(
         for start, end in uncovered_parts(existing, interval, first=first):
             if remaining <= 0:
                 break
-            take = min(end - start, remaining)
-            # The whole part is credited as (start, end) itself: start + (end - start) may
-            # differ from end in the last bit, and a repeated report would then add a sliver.
-            credited.append((start, end if take == end - start else start + take))
-            remaining -= take
+            if end - start > remaining:  # a part of the part, ending on a whole millisecond
+                end = math.floor((start + remaining) * 1000) / 1000
+                if end <= start:
+                    break
+            # A whole part is credited as (start, end) itself: start + (end - start) may differ
+            # from end in the last bit, and a repeated report would then add a sliver.
+            credited.append((start, end))
+            remaining -= end - start
     if not credited:
         return existing, 0.0
     result = merge([*existing, *credited])
-    return result, covered(result) - covered(existing)
+    if len(result) > MAX_INTERVALS and len(result) > len(existing):
+        return existing, 0.0
+    # The parts credited are disjoint from *existing* and from each other.
+    return result, covered(credited)
