@@ -43,6 +43,13 @@ def _forget_tokens(mapper, connection, target) -> None:
     _tokens.clear()
 
 
+def forget_token(digest: str) -> None:
+    """Trust the token whose SHA-256 is *digest* no longer than now: another process found it
+    revoked or expired (the next request checks it afresh)."""
+    for key in [key for key in _tokens if key[1] == digest]:
+        _tokens.pop(key, None)
+
+
 def load_user(session_id: str) -> User | None:
     """The user of a session cookie (``<id>.<nonce>``; a new nonce signs every session out)."""
     if has_request_context() and "Authorization" in request.headers:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
 from lms.core.api import Id, Schema, endpoint, not_found
 from lms.extensions import db
-from lms.learning import access, api_bp, operations, watch
+from lms.learning import access, api_bp, beats, operations, watch
 from lms.learning.serializers import (
     LessonDetail,
     ProgressOut,
@@ -57,6 +58,9 @@ def delete_enrolment(course_id: int):
 
 class VisitOut(BaseModel):
     visit_id: int
+    visit_key: str = Field(
+        description="这次播放的心跳凭据：网页播放器随心跳以 X-Visit-Key 请求头发送（代替 Cookie）"
+    )
 
 
 class HeartbeatIn(Schema):
@@ -95,7 +99,10 @@ def get_lesson(lesson_id: int):
 def create_visit(lesson_id: int):
     visit = operations.start_visit(current_user, access.get_lesson_or_404(lesson_id, to_study=True))
     db.session.commit()
-    return {"visit_id": visit.id}, 201
+    key = beats.visit_key(
+        current_app.config["SECRET_KEY"], visit.id, current_user.id, current_user.session_nonce
+    )
+    return {"visit_id": visit.id, "visit_key": key}, 201
 
 
 @endpoint(

@@ -1,38 +1,47 @@
-"""The heartbeat's own path: ``POST /api/v1/lessons/<id>/progress`` with a bearer token,
-answered before Flask.
+"""The heartbeat's own path: ``POST /api/v1/lessons/<id>/progress`` answered before Flask.
 
 Every viewer sends a heartbeat every 15 s, so heartbeats are most of the site's requests and
 nearly all of its writes. The ordinary path spends more on the request's machinery (context,
 session, locale, hooks, the ORM's unit of work) than on law 4 itself. Here a heartbeat does
-what law 4 needs and no more: one read that finds the token's resident together with the
-lesson, the enrolment, the progress and the visit (so a revoked token, a signed-out or
-deactivated account stops at once: no cache), the law's own functions from
+what law 4 needs and no more: one read that finds the resident together with the lesson, the
+enrolment, the progress and the visit, the law's own functions from
 :mod:`lms.learning.operations`, the two conditional UPDATEs and one commit, and the answer the
 API route gives.
 
+Who is asking, without a session or a cache:
+- an API token (``Authorization: Bearer``): the read finds it by its SHA-256, so a revoked or
+  expired token or a deactivated account stops at once;
+- the web player's visit key (``X-Visit-Key``, given with the visit it belongs to): an HMAC of
+  the site's secret over the visit, its resident and the resident's session nonce, so it is
+  worth what the resident's sign-in is (a password change or reset voids it), for that visit
+  only and for ``VISIT_KEY_HOURS`` after it began. The cookie beside it is left to Flask.
+
 Whatever is not such a heartbeat goes on to the application untouched, body included, and is
-answered there in full (messages in the caller's language, retries, signals): no bearer token
-(the web player signs in with its cookie), a remember-me cookie beside the token, a body that
-is not a valid heartbeat, a token that is unknown, revoked or expired, an account that is
-deactivated or must change its password, a draft course or no such lesson, anything law 4
-refuses, a lesson whose progress has no row yet, the heartbeat that completes the lesson, and a
-conflict with a parallel heartbeat. Nothing is written here before a request is passed on.
+answered there in full (messages in the caller's language, retries, signals, the cookie):
+no key or token, a remember-me cookie beside a token, a body that is not a valid heartbeat, a
+credential that does not stand, a draft course or no such lesson, anything law 4 refuses, a
+lesson whose progress has no row yet, the heartbeat that completes the lesson, and a conflict
+with parallel heartbeats that outlasts ``ATTEMPTS`` readings. Nothing is written here before a
+request is passed on.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import json
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import Flask
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from lms.accounts.auth import forget_token
 from lms.core.api import API_PREFIX, MAX_JSON_DEPTH, json_depth
 from lms.core.errors import OperationError
 from lms.core.models import MAX_ID
@@ -49,14 +58,33 @@ PATH = re.compile(re.escape(API_PREFIX) + r"/lessons/([1-9][0-9]{0,17})/progress
 MAX_BODY_BYTES = 64 * 1024
 # Reads of the progress when a parallel heartbeat of the same resident wrote first.
 ATTEMPTS = 3
+# How long after a visit began its key stands in for the resident's sign-in here (a longer
+# visit's heartbeats go the full way, with the cookie).
+VISIT_KEY_HOURS = 12
+
+
+def visit_key(secret: str | bytes, visit_id: int, user_id: int, session_nonce: str) -> str:
+    """The key of one visit for its player (see the module's docstring)."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    message = f"lms visit key.{visit_id}.{user_id}.{session_nonce}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
 class Statements(NamedTuple):
-    read: Prepared
+    by_token: Prepared
+    by_visit: Prepared
     write_progress: Prepared
     write_visit: Prepared
     sqlite: bool
     errors: type[Exception]  # the driver's own errors
+
+
+class Caller(NamedTuple):
+    """Who sends a heartbeat: the SHA-256 of an API token, or a visit key."""
+
+    token: str | None = None
+    visit_key: str | None = None
 
 
 class PassOn(Exception):
@@ -89,9 +117,11 @@ class HeartbeatPath:
             with self.app.app_context():
                 self.engine = db.engine
             dialect = self.engine.dialect
-            read, write_progress, write_visit = operations.heartbeat_statements(by_token=True)
+            by_token, write_progress, write_visit = operations.heartbeat_statements("token")
+            by_visit = operations.heartbeat_statements("visit")[0]
             self._statements = Statements(
-                read=Prepared(read, dialect),
+                by_token=Prepared(by_token, dialect),
+                by_visit=Prepared(by_visit, dialect),
                 write_progress=Prepared(write_progress, dialect),
                 write_visit=Prepared(write_visit, dialect),
                 sqlite=dialect.name == "sqlite",
@@ -106,8 +136,8 @@ class HeartbeatPath:
         if match is None:
             return self.wsgi_app(environ, start_response)
         try:
-            token, body = self._request(environ)
-            answer = self._beat(int(match.group(1)), token, body)
+            caller, body = self._request(environ)
+            answer = self._beat(int(match.group(1)), caller, body)
         except PassOn:
             self.passed_on += 1
             return self.wsgi_app(environ, start_response)
@@ -116,14 +146,22 @@ class HeartbeatPath:
         start_response("200 OK", [*self.headers, ("Content-Length", str(len(data)))])
         return [data]
 
-    def _request(self, environ: dict[str, Any]) -> tuple[str, bytes]:
-        """The bearer token and the body, when both are what a player sends."""
-        scheme, _sep, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise PassOn
-        if self.remember_cookie in environ.get("HTTP_COOKIE", ""):
-            raise PassOn  # Flask-Login tries a remember-me cookie before a token
+    def _request(self, environ: dict[str, Any]) -> tuple[Caller, bytes]:
+        """Who is asking and the body, when both are what a player sends."""
+        header = environ.get("HTTP_AUTHORIZATION")
+        if header is not None:
+            scheme, _sep, token = header.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token:
+                raise PassOn
+            if self.remember_cookie in environ.get("HTTP_COOKIE", ""):
+                raise PassOn  # Flask-Login tries a remember-me cookie before a token
+            caller = Caller(token=hashlib.sha256(token.encode()).hexdigest())
+        else:
+            key = environ.get("HTTP_X_VISIT_KEY", "").strip()
+            if not key:
+                raise PassOn
+            caller = Caller(visit_key=key)
         content_type = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         length = environ.get("CONTENT_LENGTH", "")
         if content_type != "application/json" or not length.isdigit():
@@ -134,9 +172,9 @@ class HeartbeatPath:
         environ["wsgi.input"] = io.BytesIO(body)  # for the application, if it is passed on
         if len(body) != int(length):
             raise PassOn
-        return token, body
+        return caller, body
 
-    def _beat(self, lesson_id: int, token: str, body: bytes) -> dict[str, Any]:
+    def _beat(self, lesson_id: int, caller: Caller, body: bytes) -> dict[str, Any]:
         if lesson_id > MAX_ID or json_depth(body) > MAX_JSON_DEPTH:
             raise PassOn
         try:
@@ -147,17 +185,19 @@ class HeartbeatPath:
         if beat is None:
             raise PassOn
         statements = self.statements()
-        keys = {
-            "lesson_id": lesson_id,
-            "visit_id": beat.visit_id,
-            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-        }
+        keys = {"lesson_id": lesson_id, "visit_id": beat.visit_id}
+        if caller.token is not None:
+            read, keys["token_hash"] = statements.by_token, caller.token
+        else:
+            read = statements.by_visit
         now = utcnow()
         pooled = self.engine.raw_connection()
         try:
             cursor = pooled.cursor()
             for attempt in range(ATTEMPTS):
-                credit = self._credit(statements.read.first(cursor, keys), beat, now)
+                row = read.first(cursor, keys)
+                self._check_caller(caller, row, beat.visit_id, now)
+                credit = self._credit(row, beat, now)
                 progress = statements.write_progress.values(credit.progress)
                 if attempt == 0 and statements.sqlite:
                     begin_sqlite_write(pooled)
@@ -181,16 +221,36 @@ class HeartbeatPath:
             figures.duration_s, figures.watched_s, figures.completed, figures.resume_position_s
         )
 
+    def _check_caller(self, caller: Caller, row: Any, visit_id: int, now: datetime) -> None:
+        """PassOn unless the token or the visit key stands for an account that may learn."""
+        if row is None:  # no such lesson, token or visit
+            raise PassOn
+        if caller.token is not None:
+            if (
+                row.token_revoked_at is not None
+                or row.token_expires_at <= now
+                or not row.user_active
+            ):
+                forget_token(caller.token)  # the full path answers 401, without its cache
+                raise PassOn
+        else:
+            expected = visit_key(
+                self.app.config["SECRET_KEY"], visit_id, row.user_id, row.session_nonce
+            )
+            if (
+                not hmac.compare_digest(expected.encode(), caller.visit_key.encode())
+                or now - row.started_at > timedelta(hours=VISIT_KEY_HOURS)
+                or not row.user_active
+            ):
+                raise PassOn
+        if row.must_change_password:
+            raise PassOn
+
     @staticmethod
     def _credit(row: Any, beat: Any, now: datetime) -> operations.Credit:
         """Law 4 on what the read found, when this path may apply it."""
         if (
-            row is None  # no such lesson, or no such token
-            or row.token_revoked_at is not None
-            or row.token_expires_at <= now
-            or not row.user_active
-            or row.must_change_password
-            or row.status is CourseStatus.DRAFT  # whether the caller may see it: the full path
+            row.status is CourseStatus.DRAFT  # whether the caller may see it: the full path
             or row.progress_id is None  # the progress's first row: the full path makes it
         ):
             raise PassOn

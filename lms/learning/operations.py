@@ -132,10 +132,12 @@ class Beat(NamedTuple):
 
 
 @functools.cache
-def heartbeat_statements(by_token: bool = False):
+def heartbeat_statements(by: str = "user"):
     """The heartbeat's three statements, built once (building them costs more than running).
-    *by_token*: the read finds the resident by the SHA-256 of an API token (``token_hash``)
-    and adds the token's and the account's standing (:mod:`lms.learning.beats`)."""
+    The read finds the resident *by* ``user_id`` (signed in already); by ``token_hash``, the
+    SHA-256 of an API token, adding the token's and the account's standing; or by the visit
+    (``visit_id``), adding the standing of the account that opened it (the last two for
+    :mod:`lms.learning.beats`)."""
     lesson, course = Lesson.__table__, Course.__table__
     enrolment, progress, visit = (
         Enrolment.__table__,
@@ -143,20 +145,31 @@ def heartbeat_statements(by_token: bool = False):
         LessonVisit.__table__,
     )
     token, user = ApiToken.__table__, User.__table__
-    user_id = token.c.user_id if by_token else bindparam("user_id")
     joined = lesson.join(course, course.c.id == lesson.c.course_id)
-    standing = ()
-    if by_token:
-        joined = joined.join(token, token.c.token_hash == bindparam("token_hash")).join(
-            user, user.c.id == token.c.user_id
-        )
+    the_visit = and_(visit.c.id == bindparam("visit_id"), visit.c.lesson_id == lesson.c.id)
+    account = (user.c.active.label("user_active"), user.c.must_change_password)
+    if by == "token":
+        user_id = token.c.user_id
+        joined = joined.join(token, token.c.token_hash == bindparam("token_hash"))
+        joined = joined.join(user, user.c.id == user_id)
         standing = (
-            token.c.user_id,
+            user_id,
             token.c.expires_at.label("token_expires_at"),
             token.c.revoked_at.label("token_revoked_at"),
-            user.c.active.label("user_active"),
-            user.c.must_change_password,
+            *account,
         )
+    elif by == "visit":
+        user_id = visit.c.user_id
+        joined = joined.join(visit, the_visit).join(user, user.c.id == user_id)
+        standing = (user_id, user.c.session_nonce, *account)
+    else:
+        user_id, standing = bindparam("user_id"), ()
+    joined = joined.outerjoin(
+        enrolment,
+        and_(enrolment.c.course_id == lesson.c.course_id, enrolment.c.user_id == user_id),
+    ).outerjoin(progress, and_(progress.c.lesson_id == lesson.c.id, progress.c.user_id == user_id))
+    if by != "visit":
+        joined = joined.outerjoin(visit, and_(the_visit, visit.c.user_id == user_id))
     read = (
         select(
             lesson.c.kind,
@@ -171,23 +184,7 @@ def heartbeat_statements(by_token: bool = False):
             visit.c.last_heartbeat_at.label("visit_heartbeat_at"),
             *standing,
         )
-        .select_from(
-            joined.outerjoin(
-                enrolment,
-                and_(enrolment.c.course_id == lesson.c.course_id, enrolment.c.user_id == user_id),
-            )
-            .outerjoin(
-                progress, and_(progress.c.lesson_id == lesson.c.id, progress.c.user_id == user_id)
-            )
-            .outerjoin(
-                visit,
-                and_(
-                    visit.c.id == bindparam("visit_id"),
-                    visit.c.user_id == user_id,
-                    visit.c.lesson_id == lesson.c.id,
-                ),
-            )
-        )
+        .select_from(joined)
         .where(lesson.c.id == bindparam("lesson_id"))
     )
     write_progress = (

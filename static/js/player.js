@@ -16,7 +16,8 @@
    heartbeat every 15 s while playing and on pause, seek, end and when the page is hidden
    reports every interval played so far ([[from, to], …]) with the position and the fastest
    rate played since the previous report, at most 2× (the server's limit: faster playback is
-   credited at 2×) (POST progress-url, keepalive so that it survives leaving the page). The server decides how
+   credited at 2×) (POST progress-url with the visit's key from visits-url in X-Visit-Key, keepalive
+   so that it survives leaving the page). The server decides how
    much of that counts (law 4) and answers with the watched share, which the summary shows. */
 (function () {
   "use strict";
@@ -304,15 +305,19 @@
   // --- progress ---------------------------------------------------------------------------------
 
   var visitId = null;
+  var visitKey = null;
   var opening = null;         // the visit being opened
   var sending = false;
   var sendAgain = false;
   var stopped = false;        // the server said this resident cannot record progress
 
-  function post(url, body, keepalive) {
+  function post(url, body, keepalive, key) {
+    var headers = {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken()};
+    // The visit's own key lets the server answer the heartbeat without the session's machinery.
+    if (key) headers["X-Visit-Key"] = key;
     return fetch(url, {
       method: "POST", credentials: "same-origin", keepalive: !!keepalive,
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken()},
+      headers: headers,
       body: JSON.stringify(body)
     });
   }
@@ -325,6 +330,7 @@
     }).then(function (body) {
       opening = null;
       visitId = body ? body.visit_id : null;
+      visitKey = body ? body.visit_key : null;
       return visitId;
     }, function () {
       opening = null;   // offline: the next heartbeat tries again
@@ -369,7 +375,7 @@
     };
     fastest = video.playbackRate || 1;
     sending = true;
-    post(data.progressUrl, body, true).then(function (response) {
+    post(data.progressUrl, body, true, visitKey).then(function (response) {
       if (response.status === 404) visitId = null;          // the visit is gone: open another
       if (response.status === 403 || response.status === 401) stopped = true;
       return response.ok ? response.json() : null;

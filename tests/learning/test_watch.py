@@ -106,10 +106,12 @@ def test_a_record_scattered_into_too_many_pieces_earns_nothing_new_in_pieces():
     assert watch.accept(pieces, [(2001.0, 2001.5)], budget_s=10) == (pieces, 0.0)
     # Filling a gap joins two pieces: credited as usual.
     joined, credited = watch.accept(pieces, [(1.0, 2.0)], budget_s=10)
-    assert credited == 1.0 and len(joined) == watch.MAX_INTERVALS - 1
+    assert credited == 1.0
+    assert len(joined) == watch.MAX_INTERVALS - 1
 
 
 def test_reported_bounds_are_kept_to_the_millisecond_and_a_part_credit_ends_on_one():
     assert watch.clean([[0.12345, 9.87654]], 60) == [(0.123, 9.877)]
     merged, credited = watch.accept([], [(0.0, 10.0)], budget_s=1.23456)
-    assert merged == [(0.0, 1.234)] and credited == pytest.approx(1.234)
+    assert merged == [(0.0, 1.234)]
+    assert credited == pytest.approx(1.234)
