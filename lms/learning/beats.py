@@ -76,6 +76,7 @@ class Statements(NamedTuple):
     by_visit: Prepared
     write_progress: Prepared
     write_visit: Prepared
+    write_both: Prepared | None  # PostgreSQL: both UPDATEs in one statement
     sqlite: bool
     errors: type[Exception]  # the driver's own errors
 
@@ -124,6 +125,11 @@ class HeartbeatPath:
                 by_visit=Prepared(by_visit, dialect),
                 write_progress=Prepared(write_progress, dialect),
                 write_visit=Prepared(write_visit, dialect),
+                write_both=(
+                    Prepared(operations.heartbeat_write_both(), dialect)
+                    if dialect.name == "postgresql"
+                    else None
+                ),
                 sqlite=dialect.name == "sqlite",
                 errors=dialect.loaded_dbapi.Error,
             )
@@ -198,16 +204,21 @@ class HeartbeatPath:
                 row = read.first(cursor, keys)
                 self._check_caller(caller, row, beat.visit_id, now)
                 credit = self._credit(row, beat, now)
+                if statements.write_both is not None:
+                    both = operations.both_params(credit)
+                    if statements.write_both.run(cursor, both).rowcount == 1:
+                        break
+                    continue
                 progress = statements.write_progress.values(credit.progress)
                 if attempt == 0 and statements.sqlite:
                     begin_sqlite_write(pooled)
                 if statements.write_progress.execute(cursor, progress).rowcount == 1:
+                    statements.write_visit.run(cursor, credit.visit)
                     break
                 # A parallel heartbeat (another tab) wrote first: read again. On SQLite this
                 # transaction now holds the write lock, so the second reading is the last.
             else:
                 raise PassOn
-            statements.write_visit.run(cursor, credit.visit)
             pooled.commit()
         except (PassOn, statements.errors):
             pooled.rollback()

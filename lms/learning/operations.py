@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -197,17 +197,40 @@ def heartbeat_statements(by: str = "user"):
             }
         )
     )
-    write_visit = (
-        visit.update()
-        .where(visit.c.id == bindparam("old_id"))
-        .values(
-            last_heartbeat_at=bindparam("new_at", type_=visit.c.last_heartbeat_at.type),
-            position_s=bindparam("new_position_s", type_=visit.c.position_s.type),
-            credited_s=visit.c.credited_s + bindparam("credited", type_=visit.c.credited_s.type),
-            heartbeats=visit.c.heartbeats + 1,
-        )
-    )
+    write_visit = visit.update().where(visit.c.id == bindparam("old_id")).values(_visit_changes())
     return read, write_progress, write_visit
+
+
+@functools.cache
+def heartbeat_write_both():
+    """The heartbeat's two UPDATEs as one statement, for PostgreSQL (a data-modifying WITH):
+    the visit changes only if the progress did, so one row counted means both. Parameters:
+    the progress's, and the visit's with its id as ``visit_old_id`` (:func:`both_params`)."""
+    _read, write_progress, _write_visit = heartbeat_statements()
+    progress, visit = LessonProgress.__table__, LessonVisit.__table__
+    written = write_progress.returning(progress.c.id).cte("progress_written")
+    return (
+        visit.update()
+        .where(visit.c.id == bindparam("visit_old_id"), exists(select(written.c.id)))
+        .values(_visit_changes())
+    )
+
+
+def both_params(credit: Credit) -> dict[str, Any]:
+    visit = dict(credit.visit)
+    visit["visit_old_id"] = visit.pop("old_id")
+    return {**credit.progress, **visit}
+
+
+def _visit_changes() -> dict[str, Any]:
+    """What a heartbeat changes of its visit."""
+    visit = LessonVisit.__table__
+    return {
+        "last_heartbeat_at": bindparam("new_at", type_=visit.c.last_heartbeat_at.type),
+        "position_s": bindparam("new_position_s", type_=visit.c.position_s.type),
+        "credited_s": visit.c.credited_s + bindparam("credited", type_=visit.c.credited_s.type),
+        "heartbeats": visit.c.heartbeats + 1,
+    }
 
 
 # What a heartbeat reads of the progress row, and what it changes.
@@ -250,7 +273,7 @@ def heartbeat(
     heartbeat of another tab makes it match nothing, a conflict the request retries) and one of
     the visit. On SQLite the read runs before the write lock is taken, which is then held only
     for the two UPDATEs and the commit. (:mod:`lms.learning.beats` runs the same steps for a
-    bearer token past the rest of the request's machinery.)"""
+    player's heartbeat past the rest of the request's machinery.)"""
     read, _write_progress, _write_visit = heartbeat_statements()
     session = db.session()
     connection = session.connection()
