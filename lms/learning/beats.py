@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 from flask import Flask
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from lms.accounts.auth import forget_token
 from lms.core.api import API_PREFIX, MAX_JSON_DEPTH, json_depth
@@ -197,7 +198,10 @@ class HeartbeatPath:
         else:
             read = statements.by_visit
         now = utcnow()
-        pooled = self.engine.raw_connection()
+        try:
+            pooled = self.engine.raw_connection()
+        except SQLAlchemyError:
+            raise PassOn from None  # the database is out of reach: the full path says so
         try:
             cursor = pooled.cursor()
             for attempt in range(ATTEMPTS):
@@ -221,7 +225,10 @@ class HeartbeatPath:
                 raise PassOn
             pooled.commit()
         except (PassOn, statements.errors):
-            pooled.rollback()
+            try:
+                pooled.rollback()
+            except statements.errors:
+                pooled.invalidate()  # a connection lost on the way: not back to the pool
             raise PassOn from None
         finally:
             if statements.sqlite:
