@@ -6,7 +6,7 @@ closing reverse or add with a reason."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from lms.accounts.models import Notice, User
 from lms.activities import codes, operations
 from lms.activities.models import Activity, ActivityStatus, Attendance, CheckInMethod
 from lms.core.errors import OperationError
-from lms.core.time import utcnow
+from lms.core.time import local, utcnow
 from lms.credits import ledger
 from lms.credits import operations as credits
 from lms.credits.models import (
@@ -139,7 +139,10 @@ def test_the_day_before_notice_and_the_periodic_close(make_activity, create_user
     resident = create_user(name="报名者")
     operations.register(resident, tomorrow)
     db.session.commit()
-    now = tomorrow.starts_at - timedelta(hours=20)
+    # Noon of the local day before the start (whatever the time of day the test runs at).
+    start = local(tomorrow.starts_at)
+    now = start.replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    now = now.astimezone(UTC)
     assert operations.send_reminders(now=now) == 1
     assert operations.send_reminders(now=now) == 0
     db.session.commit()
