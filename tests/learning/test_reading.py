@@ -4,6 +4,7 @@ reading time the server estimates (characters of text, pages of a document), nev
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 
@@ -112,9 +113,8 @@ def test_the_page_shows_the_time_left_and_the_button_says_it_too(client, residen
     assert "还需学习 5 分 0 秒，才能标记学完。" in html
     assert "data-reading-remaining=" in html
     response = client.post(f"/lessons/{long.id}/learnt", follow_redirects=True)
-    assert "请再学习 4 分 59 秒后再标记学完" in response.get_data(
-        as_text=True
-    ) or "请再学习 5 分 0 秒后再标记学完" in response.get_data(as_text=True)
+    # A second or two may pass between the page and the tap on a busy machine.
+    assert re.search(r"请再学习 (4 分 \d+|5 分 0) 秒后再标记学完", response.get_data(as_text=True))
     assert (
         db.session.scalar(select(LessonProgress.completed_at).filter_by(lesson_id=long.id)) is None
     )
