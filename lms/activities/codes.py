@@ -11,8 +11,6 @@ signed in can do anything with it (check that resident in at their activity).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from datetime import datetime
@@ -20,6 +18,7 @@ from datetime import datetime
 from flask import current_app
 
 from lms.activities.models import Activity
+from lms.core.keyed import keyed_code
 from lms.core.models import MAX_ID
 
 STEP_SECONDS = 15
@@ -28,11 +27,7 @@ _PERSONAL = re.compile(r"^(\d{1,10})-([A-Za-z0-9_-]{16})$")
 
 
 def _sign(*parts: object) -> str:
-    key = current_app.config["SECRET_KEY"]
-    key = key.encode() if isinstance(key, str) else key
-    message = ".".join(str(part) for part in parts).encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:12]).decode()
+    return keyed_code(current_app.config["SECRET_KEY"], *parts, size=12)
 
 
 def step_at(moment: datetime) -> int:

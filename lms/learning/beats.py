@@ -27,7 +27,6 @@ request is passed on.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import io
@@ -45,6 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from lms.accounts.auth import forget_token
 from lms.core.api import API_PREFIX, MAX_JSON_DEPTH, json_depth
 from lms.core.errors import OperationError
+from lms.core.keyed import keyed_code
 from lms.core.models import MAX_ID
 from lms.core.prepared import Prepared
 from lms.core.time import utcnow
@@ -66,10 +66,7 @@ VISIT_KEY_HOURS = 12
 
 def visit_key(secret: str | bytes, visit_id: int, user_id: int, session_nonce: str) -> str:
     """The key of one visit for its player (see the module's docstring)."""
-    key = secret.encode() if isinstance(secret, str) else secret
-    message = f"lms visit key.{visit_id}.{user_id}.{session_nonce}".encode()
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()
+    return keyed_code(secret, "lms visit key", visit_id, user_id, session_nonce, size=18)
 
 
 class Statements(NamedTuple):
