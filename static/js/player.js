@@ -18,7 +18,10 @@
    rate played since the previous report, at most 2× (the server's limit: faster playback is
    credited at 2×) (POST progress-url with the visit's key from visits-url in X-Visit-Key, keepalive
    so that it survives leaving the page). The server decides how
-   much of that counts (law 4) and answers with the watched share, which the summary shows. */
+   much of that counts (law 4) and answers with the watched share, which the summary shows.
+   Once playback stops, an answer that counted less than was played (a busy server credits no
+   faster than playback as it sees the time), or no answer at all, is followed by another
+   report 2, 4, … seconds later, at most 5 times. */
 (function () {
   "use strict";
 
@@ -27,6 +30,10 @@
 
   var HEARTBEAT_MS = 15000;
   var FIRST_HEARTBEAT_MS = 5000;
+  // Stopped with part of what was played not yet counted (the server credits no faster than
+  // playback as it sees the time, and a busy line delays heartbeats): report again, a few times.
+  var CATCH_UP_MS = 2000;
+  var CATCH_UPS = 5;
   var NEAR_END_S = 5;
   var data = video.dataset;
   var duration = Number(data.duration) || 0;
@@ -88,6 +95,12 @@
       ranges.push([video.played.start(i), video.played.end(i)]);
     }
     return ranges;
+  }
+
+  function playedSeconds() {
+    return allPlayed().reduce(function (sum, pair) {
+      return sum + Math.max(0, Math.min(pair[1], duration || Infinity) - pair[0]);
+    }, 0);
   }
 
   function allPlayed() {
@@ -310,6 +323,7 @@
   var sending = false;
   var sendAgain = false;
   var stopped = false;        // the server said this resident cannot record progress
+  var catchUps = 0;           // reports sent again since playback last stopped
 
   function post(url, body, keepalive, key) {
     var headers = {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken()};
@@ -354,6 +368,15 @@
     }
   }
 
+  // Once playback stops no heartbeat follows by itself: if the answer did not count all that was
+  // played (or there was no answer), report again a little later, a few times.
+  function catchUp(body) {
+    if (stopped || !video.paused || catchUps >= CATCH_UPS) return;
+    if (body && (body.watched_s || 0) + 0.25 >= playedSeconds()) return;
+    catchUps += 1;
+    window.setTimeout(function () { if (video.paused) heartbeat(false); }, CATCH_UP_MS * catchUps);
+  }
+
   function heartbeat(leaving) {
     if (!enrolled || stopped) return;
     if (!visitId) {
@@ -379,7 +402,10 @@
       if (response.status === 404) visitId = null;          // the visit is gone: open another
       if (response.status === 403 || response.status === 401) stopped = true;
       return response.ok ? response.json() : null;
-    }).then(showProgress, function () { /* offline: the next heartbeat carries the same intervals */ })
+    }).then(function (answer) {
+      showProgress(answer);
+      catchUp(answer);
+    }, function () { catchUp(null); })   // offline: the next heartbeat carries the same intervals
       .then(function () {
         sending = false;
         if (sendAgain) {
@@ -394,6 +420,7 @@
       begin();
       return;
     }
+    catchUps = 0;
     if (!played) {
       played = true;
       // The first report comes early, so the 已看 figure moves soon after pressing play.
