@@ -6,13 +6,11 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from flask import g, request_started
 from sqlalchemy import select, text
-from werkzeug.serving import make_server
 
 from lms import create_app
 from lms.accounts import operations as accounts
@@ -20,6 +18,7 @@ from lms.accounts.models import Level, OrgUnit, Role, User
 from lms.courses import operations as courses
 from lms.courses.models import Category, Course
 from lms.extensions import db
+from tests.serving import serve
 
 PASSWORD = "Qingshan#2026"
 PG_URL = os.environ.get("LMS_TEST_DATABASE_URL")
@@ -228,10 +227,6 @@ def csrf_token(client, path: str = "/sign-in") -> str:
 @pytest.fixture
 def live_server(app):
     """The app served by a real threaded server on a free loopback port; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    url, stop = serve(app)
+    yield url
+    stop()

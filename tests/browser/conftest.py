@@ -64,8 +64,9 @@ def site(tmp_path_factory):
 
     from lms.demo import DEMO_PASSWORD
     from lms.extensions import db
-    from tests.browser.site import Site, discover, seed, serve
+    from tests.browser.site import Site, discover, seed
     from tests.conftest import make_app
+    from tests.serving import serve
 
     app = make_app(tmp_path_factory.mktemp("site"), LMS_RAISE_ERRORS=False)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,6 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select, text
 from werkzeug.routing import Rule
-from werkzeug.serving import make_server
 
 from lms.extensions import db
 
@@ -178,16 +176,3 @@ def discover(app: Flask, password: str, named: dict[str, str]) -> tuple[dict, li
         seen.update(pages)
     walk["resident"] += [named["video_lesson"], named["document_lesson"]]
     return walk, sorted(never or ())
-
-
-def serve(app: Flask) -> tuple[str, callable]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
-
-    return f"http://127.0.0.1:{server.server_port}", stop
