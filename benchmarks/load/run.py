@@ -4,7 +4,7 @@ Locust (locustfile.py) with more and more simultaneous residents until the heart
 request's p95 passes 500 ms or a request fails. Prints each step's figures and the CPU each part
 used (app servers, PostgreSQL, nginx, Redis, workers, Locust itself).
 
-    .venv/bin/python benchmarks/load/run.py [--steps 100,200,400,800] [--seconds 60]
+    .venv/bin/python benchmarks/load/run.py [--steps 100,200,400,800] [--seconds 60] [--arrivals 5]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:55445/lms_test]
 
 Without --database-url it starts a throwaway PostgreSQL cluster on port 55445 (like .ci/run).
@@ -214,7 +214,15 @@ def postgres_pids(port: int) -> list[int]:
     return pids
 
 
-def step(stack: Stack, users: int, seconds: int, data_file: Path, folder: Path, pg_port: int):
+def step(
+    stack: Stack,
+    users: int,
+    seconds: int,
+    data_file: Path,
+    folder: Path,
+    pg_port: int,
+    arrivals: float,
+):
     prefix = folder / f"step-{users}"
     groups = {
         "app servers": [stack.processes[name].pid for name in ("web1", "web2")],
@@ -223,7 +231,10 @@ def step(stack: Stack, users: int, seconds: int, data_file: Path, folder: Path, 
         "redis": [stack.processes["redis"].pid],
         "postgresql": postgres_pids(pg_port),
     }
-    rate = max(5, users // 10)
+    # Residents arrive at the same pace at every step: each arrival browses (catalogue, search,
+    # the lesson: 100-300 ms of app CPU each) before watching, so arriving faster measures a
+    # crowd coming in at once, not how many can watch.
+    rate = arrivals
     ramp = users / rate
     locust = subprocess.Popen(
         [
@@ -256,6 +267,9 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=55445)
     parser.add_argument("--web-processes", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=8)
+    parser.add_argument(
+        "--arrivals", type=float, default=5, help="residents arriving per second at each step"
+    )
     options = parser.parse_args()
     steps = [int(value) for value in options.steps.split(",")]
     folder = Path(tempfile.mkdtemp(prefix="lms-load-"))
@@ -284,7 +298,7 @@ def main() -> None:
             held = 0
             for users in steps:
                 rows, used, elapsed, stderr = step(
-                    stack, users, options.seconds, data_file, folder, port
+                    stack, users, options.seconds, data_file, folder, port, options.arrivals
                 )
                 report(users, rows, used, elapsed)
                 total = next(row for row in rows if row["Name"] == "Aggregated")
