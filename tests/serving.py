@@ -14,7 +14,7 @@ def closing_responses(app):
     (its clean-up reads the dropped socket again, which can raise), and a file being sent is
     then left open to the garbage collector: a ResourceWarning, an error in these tests."""
 
-    def serve(environ, start_response):
+    def closed_after(environ, start_response):
         response = app(environ, start_response)
         try:
             yield from response
@@ -23,7 +23,7 @@ def closing_responses(app):
             if close is not None:
                 close()
 
-    return serve
+    return closed_after
 
 
 def serve(app) -> tuple[str, Callable[[], None]]:

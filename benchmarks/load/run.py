@@ -234,12 +234,11 @@ def step(
     # Residents arrive at the same pace at every step: each arrival browses (catalogue, search,
     # the lesson: 100-300 ms of app CPU each) before watching, so arriving faster measures a
     # crowd coming in at once, not how many can watch.
-    rate = arrivals
-    ramp = users / rate
+    ramp = users / arrivals
     locust = subprocess.Popen(
         [
             sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
-            "--headless", "--host", stack.url, "-u", str(users), "-r", str(rate),
+            "--headless", "--host", stack.url, "-u", str(users), "-r", str(arrivals),
             "-t", f"{int(ramp + seconds)}s", "--reset-stats", "--csv", str(prefix),
             "--only-summary", "--loglevel", "WARNING",
         ],
