@@ -13,10 +13,11 @@ from lms.core.api import Id, Schema, endpoint, not_found
 from lms.extensions import db
 from lms.learning import access, api_bp, beats, operations, watch
 from lms.learning.serializers import (
+    HeartbeatOut,
     LessonDetail,
     ProgressOut,
+    heartbeat_out,
     lesson_detail,
-    progress_figures,
     progress_out,
 )
 
@@ -111,7 +112,7 @@ def create_visit(lesson_id: int):
     "POST",
     summary="播放心跳：上报播放过的区间，由服务器决定计入多少观看时长",
     body=HeartbeatIn,
-    response=ProgressOut,
+    response=HeartbeatOut,
 )
 def post_progress(lesson_id: int, body: HeartbeatIn):
     # The busiest write of the site: whether the resident may record progress (enrolled) is
@@ -134,7 +135,7 @@ def post_progress(lesson_id: int, body: HeartbeatIn):
     if beat is None:  # deleted between the two reads
         raise not_found()
     db.session.commit()
-    return progress_figures(beat.duration_s, beat.watched_s, beat.completed, beat.resume_position_s)
+    return heartbeat_out(beat)
 
 
 @endpoint(

@@ -52,7 +52,7 @@ from lms.core.web import begin_sqlite_write, end_sqlite_write, security_headers
 from lms.courses.models import CourseStatus
 from lms.extensions import db
 from lms.learning import operations
-from lms.learning.serializers import progress_figures
+from lms.learning.serializers import heartbeat_out
 
 PATH = re.compile(re.escape(API_PREFIX) + r"/lessons/([1-9][0-9]{0,17})/progress")
 # A heartbeat's body is a few hundred bytes (500 intervals at most); larger ones are passed on.
@@ -231,10 +231,7 @@ class HeartbeatPath:
             if statements.sqlite:
                 end_sqlite_write(pooled)
             pooled.close()
-        figures = credit.beat
-        return progress_figures(
-            figures.duration_s, figures.watched_s, figures.completed, figures.resume_position_s
-        )
+        return heartbeat_out(credit.beat)
 
     def _check_caller(self, caller: Caller, row: Any, visit_id: int, now: datetime) -> None:
         """PassOn unless the token or the visit key stands for an account that may learn."""

@@ -129,6 +129,9 @@ class Beat(NamedTuple):
     watched_s: float
     completed: bool
     resume_position_s: float
+    # What of the report the record does not hold yet (played faster than the bucket credits,
+    # as the server sees the time): the player reports it again a little later.
+    uncounted_s: float
 
 
 @functools.cache
@@ -393,6 +396,7 @@ def credit_heartbeat(
             watched_s,
             completed_at is not None or completes,
             resume_position_s,
+            round(watch.uncovered(intervals, reported), 3),
         ),
         completes=completes,
     )

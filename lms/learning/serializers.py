@@ -22,6 +22,12 @@ class ProgressOut(BaseModel):
     resume_position_s: float
 
 
+class HeartbeatOut(ProgressOut):
+    # Seconds of the intervals just reported that the record does not hold yet (played faster
+    # than the server credits, as it sees the time): report them again a little later.
+    uncounted_s: float
+
+
 class LessonDetail(BaseModel):
     id: int
     course_id: int
@@ -62,6 +68,14 @@ def progress_figures(
         "watched_ratio": round(ratio, 4),
         "completed": completed,
         "resume_position_s": resume_position_s,
+    }
+
+
+def heartbeat_out(beat: Any) -> dict[str, Any]:
+    """:class:`HeartbeatOut`'s fields for a heartbeat's :class:`~lms.learning.operations.Beat`."""
+    return {
+        **progress_figures(beat.duration_s, beat.watched_s, beat.completed, beat.resume_position_s),
+        "uncounted_s": beat.uncounted_s,
     }
 
 

@@ -114,6 +114,18 @@ def uncovered_parts(
     return parts
 
 
+def uncovered(existing: Sequence[Interval], reported: Sequence[Interval]) -> float:
+    """Seconds of *reported* (merged) that *existing* (merged) does not cover."""
+    ends = [end for _start, end in existing]
+    return sum(
+        end - start
+        for interval in reported
+        for start, end in uncovered_parts(
+            existing, interval, first=bisect.bisect_right(ends, interval[0])
+        )
+    )
+
+
 def allowance(elapsed_s: float, *, max_rate: float = MAX_RATE, slack_s: float = SLACK_S) -> float:
     """The most new coverage playing at *max_rate* adds in *elapsed_s* seconds of wall-clock
     time, plus *slack_s* (a heartbeat's cap by the rate it reports, besides the bucket)."""

@@ -19,9 +19,9 @@
    credited at 2×) (POST progress-url with the visit's key from visits-url in X-Visit-Key, keepalive
    so that it survives leaving the page). The server decides how
    much of that counts (law 4) and answers with the watched share, which the summary shows.
-   Once playback stops, an answer that counted less than was played (a busy server credits no
-   faster than playback as it sees the time), or no answer at all, is followed by another
-   report 2, 4, … seconds later, at most 5 times. */
+   Once playback stops, an answer that left part of the report uncounted (uncounted_s: a busy
+   server credits no faster than playback as it sees the time), or no answer at all, is
+   followed by another report 2, 4, … seconds later, at most 5 times. */
 (function () {
   "use strict";
 
@@ -95,12 +95,6 @@
       ranges.push([video.played.start(i), video.played.end(i)]);
     }
     return ranges;
-  }
-
-  function playedSeconds() {
-    return allPlayed().reduce(function (sum, pair) {
-      return sum + Math.max(0, Math.min(pair[1], duration || Infinity) - pair[0]);
-    }, 0);
   }
 
   function allPlayed() {
@@ -368,11 +362,12 @@
     }
   }
 
-  // Once playback stops no heartbeat follows by itself: if the answer did not count all that was
-  // played (or there was no answer), report again a little later, a few times.
+  // Once playback stops no heartbeat follows by itself: if the answer says part of what was
+  // reported is not counted yet (or there was no answer), report again a little later, a few
+  // times.
   function catchUp(body) {
     if (stopped || !video.paused || catchUps >= CATCH_UPS) return;
-    if (body && (body.watched_s || 0) + 0.25 >= playedSeconds()) return;
+    if (body && !(body.uncounted_s > 0.001)) return;
     catchUps += 1;
     window.setTimeout(function () { if (video.paused) heartbeat(false); }, CATCH_UP_MS * catchUps);
   }

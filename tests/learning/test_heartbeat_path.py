@@ -52,6 +52,7 @@ def test_a_players_heartbeat_is_answered_by_the_short_path_as_the_route_would(
         "watched_ratio": round(progress.watched_s / DURATION, 4),
         "completed": False,
         "resume_position_s": 20.5,
+        "uncounted_s": 0.0,
     }
     assert progress.watched_s == 20
     assert progress.intervals == [[0.0, 20.0]]
@@ -67,6 +68,12 @@ def test_a_players_heartbeat_is_answered_by_the_short_path_as_the_route_would(
     assert full.status_code == 200
     assert full.get_json()["watched_s"] == 30
     assert full.get_json().keys() == fast.get_json().keys()
+    # Both paths say what of a report they did not count (played faster than the bucket allows).
+    for caller, extra in ((browser, {}), (client, headers)):
+        ahead = beat(caller, extra, video, visit_id, [[0, 90]], rate=2).get_json()
+        assert ahead["watched_s"] < 90
+        assert ahead["uncounted_s"] == pytest.approx(90 - ahead["watched_s"], abs=1e-6)
+    assert counts(path) == (before[0] + 2, before[1] + 2)
     for name in (
         "Content-Type",
         "Cache-Control",

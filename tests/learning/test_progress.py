@@ -68,6 +68,7 @@ def test_honest_viewing_is_credited_and_resumes(client, headers, video):
         "watched_ratio": 0.15,
         "completed": False,
         "resume_position_s": 15.0,
+        "uncounted_s": 0.0,
     }
     lesson = client.get(f"/api/v1/lessons/{video.id}", headers=headers).get_json()
     assert lesson["progress"]["resume_position_s"] == 15.0
@@ -82,6 +83,8 @@ def test_intervals_longer_than_the_time_elapsed_earn_only_twice_the_wall_clock(
     body = beat(client, headers, video, visit_id, [[0, 100]], rate=2).get_json()
     assert 20 <= body["watched_s"] <= 2 * 10 + 3 + 1  # 2× the elapsed time plus the slack
     assert body["completed"] is False
+    # The answer says how much of the report is not counted yet: the player reports it again.
+    assert body["uncounted_s"] == pytest.approx(100 - body["watched_s"], abs=1e-6)
 
 
 def test_seeking_to_the_end_earns_nothing(client, headers, video):
@@ -348,6 +351,7 @@ def test_the_heartbeat_answers_what_it_stored(client, headers, resident, video):
         "watched_ratio": round(progress.watched_s / DURATION, 4),
         "completed": False,
         "resume_position_s": 31,
+        "uncounted_s": round(30 - progress.watched_s, 3),
     }
     [[start, end]] = progress.intervals
     assert start == 0
