@@ -78,10 +78,11 @@ def test_marking_early_says_how_long_is_left_and_records_nothing(client, residen
     response = client.post(f"/api/v1/lessons/{long.id}/completion", headers=headers)
     assert response.status_code == 409
     message = response.get_json()["error"]["message"]
-    assert message in ("请再学习 3 分 20 秒后再标记学完", "请再学习 3 分 19 秒后再标记学完")
+    # 200 s left when the lesson was opened 100 s ago; a few seconds more may pass on a busy machine.
+    assert re.fullmatch(r"请再学习 3 分 (1\d|20) 秒后再标记学完", message), message
     lesson = client.get(f"/api/v1/lessons/{long.id}", headers=headers).get_json()
     assert lesson["reading_s"] == 300
-    assert 195 <= lesson["reading_remaining_s"] <= 200
+    assert 190 <= lesson["reading_remaining_s"] <= 200
     progress = db.session.scalar(select(LessonProgress).filter_by(lesson_id=long.id))
     assert progress.completed_at is None
 
