@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import url_for
 from pydantic import BaseModel
@@ -13,6 +13,9 @@ from lms.learning import reading
 from lms.learning.models import LessonProgress
 from lms.media import access as media_access
 from lms.media.serializers import MediaOut, media_out
+
+if TYPE_CHECKING:
+    from lms.learning.operations import Beat
 
 
 class ProgressOut(BaseModel):
@@ -71,8 +74,8 @@ def progress_figures(
     }
 
 
-def heartbeat_out(beat: Any) -> dict[str, Any]:
-    """:class:`HeartbeatOut`'s fields for a heartbeat's :class:`~lms.learning.operations.Beat`."""
+def heartbeat_out(beat: Beat) -> dict[str, Any]:
+    """:class:`HeartbeatOut`'s fields for what a heartbeat left."""
     return {
         **progress_figures(beat.duration_s, beat.watched_s, beat.completed, beat.resume_position_s),
         "uncounted_s": beat.uncounted_s,
